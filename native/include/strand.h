@@ -1,0 +1,124 @@
+/* The C ABI of the Rust storage engine (native/src/lib.rs implements it; binding/addon.cc
+ * calls it). Every function returns 0 on success or a negative STRAND_E_* code; the
+ * message of the last error on the calling thread is available from strand_last_error().
+ * Offsets and timestamps are int64; JS sees them as numbers (safe below 2^53). */
+#ifndef STRAND_H
+#define STRAND_H
+#include <stdint.h>
+#include <stddef.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+  STRAND_OK = 0,
+  STRAND_E_IO = -1,             /* disk error: Kafka KAFKA_STORAGE_ERROR (56) */
+  STRAND_E_CORRUPT = -2,        /* bad CRC, bad lengths: CORRUPT_MESSAGE (2) */
+  STRAND_E_INVALID_RECORD = -3, /* wrong magic, bad batch fields: INVALID_RECORD (87) */
+  STRAND_E_TOO_LARGE = -4,      /* batch above max_batch_bytes: MESSAGE_TOO_LARGE (10) */
+  STRAND_E_OUT_OF_RANGE = -5,   /* offset outside [log start, log end]: OFFSET_OUT_OF_RANGE (1) */
+  STRAND_E_INVALID_ARG = -6,    /* caller error (bad config value, closed log) */
+  STRAND_E_CLOSED = -7,         /* the log was closed */
+  STRAND_E_TIMEOUT = -8,        /* sendfile: the peer stopped reading past the timeout */
+  STRAND_E_PEER = -9            /* sendfile: the peer reset / closed the connection */
+};
+
+typedef struct strand_log strand_log;
+
+typedef struct {
+  uint64_t segment_bytes;        /* segment.bytes, default 1 GiB */
+  int64_t segment_ms;            /* segment.ms, default 7 days */
+  uint32_t segment_index_bytes;  /* segment.index.bytes, default 10 MiB */
+  uint32_t index_interval_bytes; /* index.interval.bytes, default 4096 */
+  int64_t flush_messages;        /* flush.messages; <= 0 or INT64_MAX: never */
+  int64_t flush_ms;              /* flush.ms; <= 0 or INT64_MAX: never (the JS side runs the timer) */
+  int64_t recovery_point;        /* from the log dir's checkpoint; -1 when unknown */
+  int64_t log_start_offset;      /* from the log dir's checkpoint; -1 when unknown */
+} strand_log_config;
+
+typedef struct {
+  int64_t base_offset;       /* first offset assigned */
+  int64_t last_offset;       /* last offset assigned */
+  int64_t log_append_time;   /* now_ms when timestamp_type is LogAppendTime, else -1 */
+  int64_t max_timestamp;     /* largest batch max timestamp appended */
+  int64_t log_start_offset;
+  uint32_t batch_count;
+  uint32_t record_count;
+  uint64_t bytes;
+  int32_t needs_flush;       /* flush.messages reached: the caller should schedule a flush */
+} strand_append_result;
+
+typedef struct {
+  int32_t fd;                /* the segment's open fd, owned by the log; dup before async use */
+  uint32_t position;
+  uint32_t length;
+  int64_t segment_base_offset;
+} strand_region;
+
+typedef struct {
+  int64_t base_offset;
+  uint64_t size_bytes;
+  int64_t largest_timestamp; /* -1 when empty */
+  int64_t created_ms;        /* when the segment was rolled in (for segment.ms) */
+  int64_t last_modified_ms;
+} strand_segment_info;
+
+const char* strand_last_error(void);
+
+/* Opens (creating if needed) the partition directory `dir`; runs recovery. */
+int32_t strand_log_open(const char* dir, const strand_log_config* cfg, strand_log** out);
+/* Applies new config values (segment.*, index.*, flush.*) to a live log. */
+int32_t strand_log_configure(strand_log* log, const strand_log_config* cfg);
+/* Appends every batch in buf (one or more v2 batches back to back), validating all of
+ * them first: on error nothing is appended. timestamp_type: 0 CreateTime, 1 LogAppendTime
+ * (the batch's timestamp-type attribute bit and max timestamp are set to now_ms; both lie
+ * inside the CRC, so the CRC is recomputed). max_batch_bytes <= 0: no limit. */
+int32_t strand_log_append(strand_log* log, const uint8_t* buf, size_t len, int32_t leader_epoch,
+                          int32_t timestamp_type, int64_t now_ms, int32_t max_batch_bytes,
+                          strand_append_result* out);
+/* Regions of whole batches starting at the batch that holds `offset`, up to max_bytes
+ * (the first batch is returned whole even if larger when min_one_batch), never past
+ * max_offset (exclusive; -1: the log end). *n_out regions written (at most cap; more
+ * means the caller should retry with a larger cap, *n_needed tells). */
+int32_t strand_log_read(strand_log* log, int64_t offset, uint32_t max_bytes, int64_t max_offset,
+                        int32_t min_one_batch, strand_region* regions, size_t cap, size_t* n_out);
+int32_t strand_pread(int32_t fd, uint8_t* dst, uint32_t position, uint32_t length);
+int64_t strand_log_start_offset(strand_log* log);
+int64_t strand_log_end_offset(strand_log* log);
+int64_t strand_log_recovery_point(strand_log* log);
+uint64_t strand_log_size_bytes(strand_log* log);
+/* First offset whose batch max timestamp >= ts; *offset = -1 when none. */
+int32_t strand_log_offset_for_timestamp(strand_log* log, int64_t ts, int64_t* offset, int64_t* timestamp);
+/* Offset and value of the largest timestamp in the log (ListOffsets MAX_TIMESTAMP). */
+int32_t strand_log_max_timestamp(strand_log* log, int64_t* offset, int64_t* timestamp);
+int32_t strand_log_truncate_to(strand_log* log, int64_t offset);
+/* Deletes whole segments entirely below offset (never the active one); raises the log
+ * start offset to at least offset; *deleted = segments removed. */
+int32_t strand_log_delete_segments_before(strand_log* log, int64_t offset, uint32_t* deleted);
+/* Raises the log start offset (DeleteRecords) without deleting data. */
+int32_t strand_log_set_start_offset(strand_log* log, int64_t offset);
+int32_t strand_log_roll(strand_log* log);
+int32_t strand_log_segments(strand_log* log, strand_segment_info* out, size_t cap, size_t* n_out);
+/* fsync everything up to the log end; safe from a worker thread while the JS thread appends. */
+int32_t strand_log_flush(strand_log* log);
+/* clean != 0 writes the clean-shutdown marker. Frees the handle. */
+int32_t strand_log_close(strand_log* log, int32_t clean);
+/* Closes all files and removes the directory. Frees the handle. */
+int32_t strand_log_delete(strand_log* log);
+
+/* CRC-32C (Castagnoli), hardware when available. */
+uint32_t strand_crc32c(uint32_t crc, const uint8_t* data, size_t len);
+
+/* Zero-copy transfer on the engine's own epoll thread. The fds are duplicated by the
+ * caller (F_DUPFD_CLOEXEC) and owned by the transfer: closed when it completes. The
+ * callback runs on the epoll thread with status 0 or STRAND_E_*; error text in msg. */
+typedef void (*strand_send_cb)(void* ctx, int32_t status, uint64_t bytes_sent, const char* msg);
+typedef struct { int32_t file_fd; uint32_t position; uint32_t length; } strand_send_region;
+int32_t strand_dup_fd(int32_t fd);
+int32_t strand_sendfile_submit(int32_t socket_fd, const strand_send_region* regions, size_t n,
+                               int64_t timeout_ms, strand_send_cb cb, void* ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
