@@ -1,0 +1,247 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { FrameDecoder } from './frame-decoder';
+import {
+  type ConnectionContext,
+  type EncodedResponse,
+  type FileRegionChunk,
+  type FrameHandler,
+  type RegionReader,
+  type RegionSender,
+  isBuffer,
+} from './types';
+
+export interface ConnectionOptions {
+  id: number;
+  listenerName: string;
+  maxRequestBytes: number;        // socket.request.max.bytes
+  maxInFlightRequests: number;    // queued.max.requests: stop reading past this many
+  maxPendingWriteBytes: number;   // stop reading while the peer leaves this much unread
+  idleTimeoutMs: number;          // connections.max.idle.ms
+  sendTimeoutMs: number;          // a sendfile that makes no progress this long fails the connection
+  regionCopyThresholdBytes: number; // responses whose file bytes are below this are copied, not sendfile'd
+  useSendfile: boolean;           // false on TLS
+}
+
+/** A response slot, so responses leave in request order whatever order handlers finish in. */
+interface Slot {
+  done: boolean;
+  response: EncodedResponse | null;
+}
+
+/**
+ * One client connection: frames requests, runs them concurrently, writes responses strictly
+ * in request order, and stops reading while too much is outstanding (backpressure).
+ */
+export class Connection implements ConnectionContext {
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly listenerName: string;
+  private readonly socket: Socket;
+  private readonly handler: FrameHandler;
+  private readonly log: Logger;
+  private readonly options: ConnectionOptions;
+  private readonly sendRegions: RegionSender;
+  private readonly readRegions: RegionReader;
+  private readonly decoder: FrameDecoder;
+  private readonly slots: Slot[] = [];
+  private slotHead = 0;
+  private writing = false;
+  private paused = false;
+  private isClosed = false;
+  private readonly closeListeners: Array<() => void> = [];
+  private closeAfterWrites = false;
+
+  constructor(
+    socket: Socket,
+    handler: FrameHandler,
+    sendRegions: RegionSender,
+    readRegions: RegionReader,
+    log: Logger,
+    options: ConnectionOptions,
+  ) {
+    this.socket = socket;
+    this.handler = handler;
+    this.sendRegions = sendRegions;
+    this.readRegions = readRegions;
+    this.options = options;
+    this.id = options.id;
+    this.listenerName = options.listenerName;
+    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.log = log;
+    this.decoder = new FrameDecoder(options.maxRequestBytes);
+    socket.setNoDelay(true);
+    socket.setTimeout(options.idleTimeoutMs);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.maybeResume());
+    socket.on('timeout', () => this.onIdle());
+    socket.on('error', (err) => this.log.debug({ conn: this.id, err: err.message }, 'connection error'));
+    socket.on('close', () => this.onSocketClose());
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get inFlightRequests(): number {
+    return this.slots.length - this.slotHead;
+  }
+
+  onClose(listener: () => void): void {
+    if (this.isClosed) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  /** Closes the connection after the responses already queued have been written. */
+  closeGracefully(): void {
+    if (this.inFlightRequests === 0 && !this.writing) this.socket.end();
+    else this.closeAfterWrites = true;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    try {
+      this.decoder.push(chunk, (frame) => this.onFrame(frame));
+    } catch (err) {
+      // Undecodable framing: one log line and the connection goes (Kafka does the same).
+      this.log.warn({ conn: this.id, remote: this.remoteAddress, reason: (err as Error).message }, 'closing connection: bad frame');
+      this.socket.destroy();
+    }
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (this.isClosed) return;
+    const slot: Slot = { done: false, response: null };
+    this.slots.push(slot);
+    let result: EncodedResponse | null | Promise<EncodedResponse | null>;
+    try {
+      result = this.handler.handleFrame(frame, this);
+    } catch (err) {
+      this.failRequest(err);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (response) => this.complete(slot, response),
+        (err: unknown) => this.failRequest(err),
+      );
+    } else {
+      this.complete(slot, result);
+    }
+    this.maybePause();
+  }
+
+  private failRequest(err: unknown): void {
+    if (this.isClosed) return;
+    this.log.warn({ conn: this.id, remote: this.remoteAddress, reason: (err as Error)?.message ?? String(err) }, 'closing connection: undecodable request');
+    this.socket.destroy();
+  }
+
+  private complete(slot: Slot, response: EncodedResponse | null): void {
+    slot.done = true;
+    slot.response = response;
+    if (!this.writing) void this.writeReady();
+  }
+
+  /** Writes every finished response at the head of the queue, in order. */
+  private async writeReady(): Promise<void> {
+    this.writing = true;
+    try {
+      while (!this.isClosed && this.slotHead < this.slots.length && this.slots[this.slotHead]!.done) {
+        const slot = this.slots[this.slotHead]!;
+        this.slots[this.slotHead] = undefined as unknown as Slot;
+        this.slotHead++;
+        if (this.slotHead > 1024 && this.slotHead * 2 > this.slots.length) {
+          this.slots.splice(0, this.slotHead);
+          this.slotHead = 0;
+        }
+        const response = slot.response;
+        if (response === null) continue;
+        if (Buffer.isBuffer(response)) this.socket.write(response);
+        else await this.writeChunks(response.chunks, response.totalBytes);
+      }
+    } catch (err) {
+      this.log.info({ conn: this.id, remote: this.remoteAddress, reason: (err as Error).message }, 'closing connection: response write failed');
+      this.socket.destroy();
+    } finally {
+      this.writing = false;
+    }
+    this.maybePause();
+    this.maybeResume();
+    if (this.closeAfterWrites && this.inFlightRequests === 0) this.socket.end();
+  }
+
+  private async writeChunks(chunks: Array<Buffer | FileRegionChunk>, totalBytes: number): Promise<void> {
+    let fileBytes = 0;
+    for (const chunk of chunks) if (!isBuffer(chunk)) fileBytes += chunk.length;
+    if (!this.options.useSendfile || fileBytes < this.options.regionCopyThresholdBytes) {
+      // Small or TLS: copy the file bytes into Buffers and let the socket queue them.
+      this.socket.cork();
+      for (const chunk of chunks) {
+        if (isBuffer(chunk)) this.socket.write(chunk);
+        else for (const b of this.readRegions([chunk])) this.socket.write(b);
+      }
+      this.socket.uncork();
+      return;
+    }
+    let i = 0;
+    while (i < chunks.length) {
+      // Buffers up to the next region go through the socket; sendfile must wait until they
+      // have reached the kernel, or the bytes would leave out of order.
+      let lastWrite: Promise<void> | null = null;
+      while (i < chunks.length && isBuffer(chunks[i]!)) {
+        const buf = chunks[i++] as Buffer;
+        lastWrite = new Promise<void>((resolve, reject) => {
+          this.socket.write(buf, (err) => (err ? reject(err) : resolve()));
+        });
+      }
+      if (lastWrite !== null) await lastWrite;
+      if (i >= chunks.length || this.isClosed) break;
+      const regions: FileRegionChunk[] = [];
+      while (i < chunks.length && !isBuffer(chunks[i]!)) regions.push(chunks[i++] as FileRegionChunk);
+      await this.sendRegions(this.socket, regions, this.options.sendTimeoutMs);
+    }
+    void totalBytes;
+  }
+
+  private maybePause(): void {
+    if (this.paused) return;
+    if (this.inFlightRequests >= this.options.maxInFlightRequests || this.socket.writableLength > this.options.maxPendingWriteBytes) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private maybeResume(): void {
+    if (!this.paused || this.isClosed) return;
+    if (this.inFlightRequests < this.options.maxInFlightRequests && this.socket.writableLength <= this.options.maxPendingWriteBytes) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private onIdle(): void {
+    // connections.max.idle.ms: only a connection with nothing in flight is idle.
+    if (this.inFlightRequests === 0 && !this.writing) {
+      this.log.debug({ conn: this.id, remote: this.remoteAddress }, 'closing idle connection');
+      this.socket.destroy();
+    }
+  }
+
+  private onSocketClose(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.slots.length = 0;
+    this.slotHead = 0;
+    for (const listener of this.closeListeners.splice(0)) {
+      try {
+        listener();
+      } catch (err) {
+        this.log.error({ conn: this.id, err: (err as Error).message }, 'close listener failed');
+      }
+    }
+  }
+}

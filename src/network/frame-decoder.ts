@@ -1,0 +1,88 @@
+// Splits a TCP byte stream into Kafka request frames (4-byte big-endian size prefix).
+// A frame inside one chunk is returned as a subarray of it (no copy); only a frame that
+// spans chunks is joined, into one buffer allocated once at its final size.
+
+export class FrameTooLargeError extends Error {
+  readonly sizeBytes: number;
+  constructor(sizeBytes: number, maxBytes: number) {
+    super(`request size ${sizeBytes} exceeds socket.request.max.bytes ${maxBytes}`);
+    this.name = 'FrameTooLargeError';
+    this.sizeBytes = sizeBytes;
+  }
+}
+
+export class InvalidFrameSizeError extends Error {
+  constructor(sizeBytes: number) {
+    super(`invalid request size ${sizeBytes}`);
+    this.name = 'InvalidFrameSizeError';
+  }
+}
+
+export class FrameDecoder {
+  private readonly maxFrameBytes: number;
+  // Bytes of a size prefix split across chunks (at most 3).
+  private readonly sizeScratch = Buffer.alloc(4);
+  private sizeScratchBytes = 0;
+  // The frame being assembled across chunks.
+  private partial: Buffer | null = null;
+  private partialBytes = 0;
+
+  constructor(maxFrameBytes: number) {
+    this.maxFrameBytes = maxFrameBytes;
+  }
+
+  /** Bytes buffered for an incomplete frame (for memory accounting). */
+  get bufferedBytes(): number {
+    return this.partialBytes + this.sizeScratchBytes;
+  }
+
+  /**
+   * Feeds one chunk; calls onFrame for every complete frame (the frame body without its
+   * size prefix). Throws FrameTooLargeError / InvalidFrameSizeError before buffering a frame
+   * whose declared size is unacceptable.
+   */
+  push(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
+    let pos = 0;
+    const end = chunk.length;
+    while (pos < end) {
+      if (this.partial !== null) {
+        const need = this.partial.length - this.partialBytes;
+        const take = Math.min(need, end - pos);
+        chunk.copy(this.partial, this.partialBytes, pos, pos + take);
+        this.partialBytes += take;
+        pos += take;
+        if (this.partialBytes === this.partial.length) {
+          const frame = this.partial;
+          this.partial = null;
+          this.partialBytes = 0;
+          onFrame(frame);
+        }
+        continue;
+      }
+      let size: number;
+      if (this.sizeScratchBytes === 0 && end - pos >= 4) {
+        size = chunk.readInt32BE(pos);
+        pos += 4;
+      } else {
+        while (this.sizeScratchBytes < 4 && pos < end) this.sizeScratch[this.sizeScratchBytes++] = chunk[pos++]!;
+        if (this.sizeScratchBytes < 4) return;
+        size = this.sizeScratch.readInt32BE(0);
+        this.sizeScratchBytes = 0;
+      }
+      this.checkSize(size);
+      if (end - pos >= size) {
+        onFrame(chunk.subarray(pos, pos + size));
+        pos += size;
+      } else {
+        this.partial = Buffer.allocUnsafe(size);
+        this.partialBytes = 0;
+      }
+    }
+  }
+
+  private checkSize(size: number): void {
+    // Kafka's smallest request header (api key, version, correlation id) is 8 bytes.
+    if (size < 8) throw new InvalidFrameSizeError(size);
+    if (size > this.maxFrameBytes) throw new FrameTooLargeError(size, this.maxFrameBytes);
+  }
+}
