@@ -78,3 +78,14 @@ extern "C" {
 pub fn errno() -> c_int {
     unsafe { *__errno_location() }
 }
+
+// Added for the segment writer: gathered positional writes (header copies + batch bodies).
+#[repr(C)]
+pub struct iovec {
+    pub iov_base: *mut c_void,
+    pub iov_len: size_t,
+}
+
+extern "C" {
+    pub fn pwritev(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t) -> ssize_t;
+}

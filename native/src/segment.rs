@@ -1,0 +1,425 @@
+//! One segment: the .log file and its two indexes. Appends go to the end of the file with
+//! pwritev; reads walk batch headers with pread (the data bytes are never read here,
+//! except by recovery, which must check every CRC).
+
+use crate::batch::{validate_batch, BatchHeader, Strictness, HEADER_BYTES, LOG_OVERHEAD_BYTES};
+use crate::batch::{be_i32, MIN_BATCH_LENGTH, OFF_BATCH_LENGTH};
+use crate::offset_index::OffsetIndex;
+use crate::sys;
+use crate::time_index::TimeIndex;
+use std::fs::{File, OpenOptions};
+use std::io::{self, IoSlice};
+use std::os::unix::fs::FileExt;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+pub fn file_name(base_offset: i64, ext: &str) -> String {
+    format!("{base_offset:020}.{ext}")
+}
+
+/// What a recovery scan found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoverOutcome {
+    /// Bytes of valid batches from the start of the segment.
+    pub valid_bytes: u64,
+    /// Bytes cut off the end (torn or corrupt tail).
+    pub truncated_bytes: u64,
+    /// The first problem found, if any.
+    pub problem: Option<String>,
+}
+
+pub struct Segment {
+    pub base_offset: i64,
+    pub file: Arc<File>,
+    pub log_path: PathBuf,
+    /// Bytes of whole batches in the file.
+    pub size: u64,
+    pub offset_index: OffsetIndex,
+    pub time_index: TimeIndex,
+    pub bytes_since_last_index_entry: u64,
+    /// Largest batch max timestamp (-1 when none) and the last offset of its batch.
+    pub max_timestamp: i64,
+    pub offset_of_max_timestamp: i64,
+    /// One past the last offset; exact for the active segment and after a scan.
+    pub next_offset: i64,
+    pub created_ms: i64,
+    /// Written since the last flush.
+    pub dirty: bool,
+    /// An index file did not exist when the segment was opened: it must be rebuilt.
+    pub index_missing: bool,
+}
+
+fn open_log_file(path: &Path, create_new: bool) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.read(true).write(true);
+    if create_new {
+        o.create(true).truncate(true);
+    }
+    o.open(path)
+}
+
+impl Segment {
+    /// A new, empty segment with preallocated indexes (replacing any leftover files).
+    pub fn create(dir: &Path, base_offset: i64, index_bytes: u32, now_ms: i64) -> io::Result<Segment> {
+        let log_path = dir.join(file_name(base_offset, "log"));
+        let file = open_log_file(&log_path, true)?;
+        let mut offset_index = OffsetIndex::open(&dir.join(file_name(base_offset, "index")), base_offset)?;
+        let mut time_index = TimeIndex::open(&dir.join(file_name(base_offset, "timeindex")), base_offset)?;
+        offset_index.truncate_entries(0);
+        time_index.truncate_entries(0);
+        offset_index.preallocate(index_bytes as usize)?;
+        time_index.preallocate(index_bytes as usize)?;
+        Ok(Segment {
+            base_offset,
+            file: Arc::new(file),
+            log_path,
+            size: 0,
+            offset_index,
+            time_index,
+            bytes_since_last_index_entry: 0,
+            max_timestamp: -1,
+            offset_of_max_timestamp: base_offset,
+            next_offset: base_offset,
+            created_ms: now_ms,
+            dirty: true,
+            index_missing: false,
+        })
+    }
+
+    /// Opens an existing segment; its indexes are not trusted until checked (`indexes_sane`)
+    /// or rebuilt (`recover`).
+    pub fn open(dir: &Path, base_offset: i64) -> io::Result<Segment> {
+        let log_path = dir.join(file_name(base_offset, "log"));
+        let file = open_log_file(&log_path, false)?;
+        let meta = file.metadata()?;
+        let created_ms = meta
+            .created()
+            .or_else(|_| meta.modified())
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let offset_path = dir.join(file_name(base_offset, "index"));
+        let time_path = dir.join(file_name(base_offset, "timeindex"));
+        let index_missing = !offset_path.exists() || !time_path.exists();
+        let offset_index = OffsetIndex::open(&offset_path, base_offset)?;
+        let time_index = TimeIndex::open(&time_path, base_offset)?;
+        let (max_timestamp, offset_of_max_timestamp) = time_index.last_entry().unwrap_or((-1, base_offset));
+        Ok(Segment {
+            base_offset,
+            file: Arc::new(file),
+            log_path,
+            size: meta.len(),
+            offset_index,
+            time_index,
+            bytes_since_last_index_entry: 0,
+            max_timestamp,
+            offset_of_max_timestamp,
+            next_offset: base_offset,
+            created_ms,
+            dirty: false,
+            index_missing,
+        })
+    }
+
+    pub fn index_paths(&self) -> [PathBuf; 2] {
+        [self.offset_index.mm.path.clone(), self.time_index.mm.path.clone()]
+    }
+
+    #[inline]
+    pub fn fd(&self) -> i32 {
+        self.file.as_raw_fd()
+    }
+
+    pub fn last_modified_ms(&self) -> i64 {
+        self.file
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+
+    /// Whether both index files are well formed for this log file; `next_offset_limit` is
+    /// the next segment's base offset when there is one.
+    pub fn indexes_sane(&self, next_offset_limit: Option<i64>) -> bool {
+        !self.index_missing
+            && self.offset_index.is_sane(self.size, next_offset_limit) && self.time_index.is_sane(next_offset_limit)
+    }
+
+    /// The header of the batch at `pos`, or None at the end of the file or when the batch
+    /// there is torn (its length runs past the file or is impossible).
+    pub fn read_header(&self, pos: u64) -> io::Result<Option<BatchHeader>> {
+        if pos + HEADER_BYTES as u64 > self.size {
+            return Ok(None);
+        }
+        let mut h = [0u8; HEADER_BYTES];
+        self.file.read_exact_at(&mut h, pos)?;
+        let batch_length = be_i32(&h, OFF_BATCH_LENGTH);
+        if batch_length < MIN_BATCH_LENGTH || pos + batch_length as u64 + LOG_OVERHEAD_BYTES as u64 > self.size {
+            return Ok(None);
+        }
+        Ok(Some(BatchHeader::parse(&h)))
+    }
+
+    /// Records a batch just placed at `pos` in the indexes (an entry every interval bytes).
+    #[inline]
+    pub fn index_batch(&mut self, pos: u64, h: &BatchHeader, interval_bytes: u32) {
+        if h.max_timestamp > self.max_timestamp {
+            self.max_timestamp = h.max_timestamp;
+            self.offset_of_max_timestamp = h.last_offset();
+        }
+        if self.bytes_since_last_index_entry > interval_bytes as u64 {
+            self.offset_index.append(h.last_offset(), pos as u32);
+            self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp);
+            self.bytes_since_last_index_entry = 0;
+        }
+        self.bytes_since_last_index_entry += h.size_bytes as u64;
+    }
+
+    /// Validates every batch (CRC included) from the start, rebuilding both indexes
+    /// (preallocated to index_bytes; the caller trims inactive segments). A torn or
+    /// corrupt tail, or batches whose offsets go backwards or reach `next_offset_limit`,
+    /// are cut off at the last valid batch.
+    pub fn recover(
+        &mut self,
+        interval_bytes: u32,
+        index_bytes: u32,
+        next_offset_limit: Option<i64>,
+    ) -> io::Result<RecoverOutcome> {
+        // garbage (not zeros) may follow the counted entries: clear whole files
+        self.offset_index.truncate_entries(0);
+        self.time_index.truncate_entries(0);
+        self.offset_index.mm.resize(0)?;
+        self.time_index.mm.resize(0)?;
+        self.offset_index.preallocate(index_bytes as usize)?;
+        self.time_index.preallocate(index_bytes as usize)?;
+        self.index_missing = false;
+        self.bytes_since_last_index_entry = 0;
+        self.max_timestamp = -1;
+        self.offset_of_max_timestamp = self.base_offset;
+        self.next_offset = self.base_offset;
+
+        let file_len = self.file.metadata()?.len();
+        self.size = file_len;
+        let file = Arc::clone(&self.file);
+        let mut reader = ChunkReader::new(&file);
+        let mut pos: u64 = 0;
+        let mut problem: Option<String> = None;
+        while pos < file_len {
+            let left = file_len - pos;
+            let head = reader.bytes_at(pos, (LOG_OVERHEAD_BYTES as u64).min(left) as usize)?;
+            let whole = if head.len() >= LOG_OVERHEAD_BYTES && be_i32(head, OFF_BATCH_LENGTH) >= MIN_BATCH_LENGTH {
+                be_i32(head, OFF_BATCH_LENGTH) as u64 + LOG_OVERHEAD_BYTES as u64
+            } else {
+                LOG_OVERHEAD_BYTES as u64
+            };
+            // validate_batch reports a short header, a bad length or a batch past the end
+            let bytes = reader.bytes_at(pos, whole.min(left) as usize)?;
+            let h = match validate_batch(bytes, pos, Strictness::Stored) {
+                Ok(h) => h,
+                Err(e) => {
+                    problem = Some(e.to_string());
+                    break;
+                }
+            };
+            if h.base_offset < self.next_offset
+                || h.last_offset() - self.base_offset > i32::MAX as i64
+                || next_offset_limit.is_some_and(|limit| h.last_offset() >= limit)
+            {
+                problem = Some(format!("batch at byte {pos}: offset {} out of sequence", h.base_offset));
+                break;
+            }
+            self.index_batch(pos, &h, interval_bytes);
+            self.next_offset = h.next_offset();
+            pos += h.size_bytes as u64;
+        }
+        let truncated_bytes = file_len - pos;
+        if truncated_bytes > 0 {
+            self.file.set_len(pos)?;
+            self.dirty = true;
+        }
+        self.size = pos;
+        Ok(RecoverOutcome { valid_bytes: pos, truncated_bytes, problem })
+    }
+
+    /// For a segment whose indexes are trusted: walks the headers after the last index
+    /// entry to find the end offset, the max timestamp and the index interval state.
+    /// A torn batch there is cut off (returns the bytes removed).
+    pub fn load_tail(&mut self) -> io::Result<u64> {
+        let start = self.offset_index.last_entry().map(|(_, p)| p as u64).unwrap_or(0);
+        let (max_ts, max_off) = self.time_index.last_entry().unwrap_or((-1, self.base_offset));
+        self.max_timestamp = max_ts;
+        self.offset_of_max_timestamp = max_off;
+        self.next_offset = self.offset_index.last_entry().map(|(o, _)| o + 1).unwrap_or(self.base_offset);
+        let mut pos = start;
+        while let Some(h) = self.read_header(pos)? {
+            if h.max_timestamp > self.max_timestamp {
+                self.max_timestamp = h.max_timestamp;
+                self.offset_of_max_timestamp = h.last_offset();
+            }
+            self.next_offset = h.next_offset();
+            pos += h.size_bytes as u64;
+        }
+        let cut = self.size - pos;
+        if cut > 0 {
+            self.file.set_len(pos)?;
+            self.size = pos;
+            self.dirty = true;
+        }
+        self.bytes_since_last_index_entry = self.size - start;
+        Ok(cut)
+    }
+
+    /// The first batch whose last offset >= target (the batch holding it, or the next one
+    /// after a gap), as (position, header); None past the end.
+    pub fn find_batch(&self, target: i64) -> io::Result<Option<(u64, BatchHeader)>> {
+        let (_, start) = self.offset_index.lookup(target);
+        let mut pos = start as u64;
+        while let Some(h) = self.read_header(pos)? {
+            if h.last_offset() >= target {
+                return Ok(Some((pos, h)));
+            }
+            pos += h.size_bytes as u64;
+        }
+        Ok(None)
+    }
+
+    /// Appends the slices at the end of the file (pwritev, whole or error). On error the
+    /// file may hold part of them: the caller truncates back with `truncate_bytes`.
+    pub fn write_at_end(&mut self, mut slices: &mut [IoSlice<'_>]) -> io::Result<u64> {
+        const IOV_MAX: usize = 1024;
+        let mut pos = self.size;
+        while !slices.is_empty() {
+            let count = slices.len().min(IOV_MAX);
+            // SAFETY: IoSlice is ABI-compatible with struct iovec; count slices are valid.
+            let n = unsafe {
+                sys::pwritev(self.fd(), slices.as_ptr() as *const sys::iovec, count as i32, pos as sys::off_t)
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if n == 0 {
+                return Err(io::Error::new(io::ErrorKind::WriteZero, "pwritev wrote nothing"));
+            }
+            pos += n as u64;
+            IoSlice::advance_slices(&mut slices, n as usize);
+        }
+        let written = pos - self.size;
+        self.size = pos;
+        self.dirty = true;
+        Ok(written)
+    }
+
+    /// Cuts the file back to `size` bytes (a failed append's partial write).
+    pub fn truncate_bytes(&mut self, size: u64) -> io::Result<()> {
+        self.file.set_len(size)?;
+        self.size = size;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Removes every batch from the one holding `offset` on (whole batches: a batch that
+    /// straddles `offset` goes too), fixing the indexes.
+    pub fn truncate_to_offset(&mut self, offset: i64) -> io::Result<()> {
+        let cut = match self.find_batch(offset)? {
+            Some((pos, _)) => pos,
+            None => self.size,
+        };
+        self.offset_index.truncate_to_offset(offset);
+        self.time_index.truncate_to_offset(offset);
+        // an index entry is keyed by its batch's last offset: drop entries at/after the cut
+        while let Some((_, p)) = self.offset_index.last_entry() {
+            if (p as u64) < cut {
+                break;
+            }
+            self.offset_index.truncate_entries(self.offset_index.entries() - 1);
+        }
+        if cut < self.size {
+            self.truncate_bytes(cut)?;
+        }
+        self.load_tail()?;
+        Ok(())
+    }
+
+    /// Preallocates the indexes for appends.
+    pub fn make_active(&mut self, index_bytes: u32) -> io::Result<()> {
+        self.offset_index.preallocate(index_bytes as usize)?;
+        self.time_index.preallocate(index_bytes as usize)
+    }
+
+    /// On roll and close: records the final max timestamp and trims both indexes.
+    pub fn make_inactive(&mut self) -> io::Result<()> {
+        if self.max_timestamp >= 0 {
+            self.time_index.ensure_room_for_one()?;
+            self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp);
+        }
+        self.offset_index.trim()?;
+        self.time_index.trim()?;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Removes the three files (the fds close when the last Arc goes).
+    pub fn delete_files(self) -> io::Result<()> {
+        let paths = [self.log_path.clone(), self.offset_index.mm.path.clone(), self.time_index.mm.path.clone()];
+        drop(self);
+        for p in paths {
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sequential reads of a file in large chunks, for recovery scans.
+struct ChunkReader<'a> {
+    file: &'a File,
+    buf: Vec<u8>,
+    /// File position of buf[0].
+    start: u64,
+    filled: usize,
+}
+
+impl<'a> ChunkReader<'a> {
+    fn new(file: &'a File) -> Self {
+        ChunkReader { file, buf: vec![0u8; 1 << 20], start: 0, filled: 0 }
+    }
+
+    /// `len` bytes at file position `pos` (the caller knows the file holds them).
+    fn bytes_at(&mut self, pos: u64, len: usize) -> io::Result<&[u8]> {
+        let have = pos >= self.start && pos + len as u64 <= self.start + self.filled as u64;
+        if !have {
+            let keep_from = if pos >= self.start && pos <= self.start + self.filled as u64 {
+                (pos - self.start) as usize
+            } else {
+                self.filled
+            };
+            self.buf.copy_within(keep_from..self.filled, 0);
+            self.filled -= keep_from;
+            self.start = pos;
+            if len > self.buf.len() {
+                self.buf.resize(len, 0);
+            }
+            while self.filled < len {
+                let n = self.file.read_at(&mut self.buf[self.filled..], self.start + self.filled as u64)?;
+                if n == 0 {
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "segment shrank during recovery"));
+                }
+                self.filled += n;
+            }
+        }
+        let off = (pos - self.start) as usize;
+        Ok(&self.buf[off..off + len])
+    }
+}
