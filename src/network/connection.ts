@@ -141,6 +141,10 @@ export class Connection implements ConnectionContext {
   }
 
   private complete(slot: Slot, response: EncodedResponse | null): void {
+    if (this.isClosed) {
+      releaseResponse(response);
+      return;
+    }
     slot.done = true;
     slot.response = response;
     if (!this.writing) void this.writeReady();
@@ -161,7 +165,13 @@ export class Connection implements ConnectionContext {
         const response = slot.response;
         if (response === null) continue;
         if (Buffer.isBuffer(response)) this.socket.write(response);
-        else await this.writeChunks(response.chunks, response.totalBytes);
+        else {
+          try {
+            await this.writeChunks(response.chunks, response.totalBytes);
+          } finally {
+            releaseResponse(response);
+          }
+        }
       }
     } catch (err) {
       this.log.info({ conn: this.id, remote: this.remoteAddress, reason: (err as Error).message }, 'closing connection: response write failed');
@@ -234,6 +244,10 @@ export class Connection implements ConnectionContext {
   private onSocketClose(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    for (let i = this.slotHead; i < this.slots.length; i++) {
+      const slot = this.slots[i]!;
+      if (slot.done) releaseResponse(slot.response);
+    }
     this.slots.length = 0;
     this.slotHead = 0;
     for (const listener of this.closeListeners.splice(0)) {
@@ -244,4 +258,8 @@ export class Connection implements ConnectionContext {
       }
     }
   }
+}
+
+function releaseResponse(response: EncodedResponse | null): void {
+  if (response !== null && !Buffer.isBuffer(response)) response.release?.();
 }

@@ -9,8 +9,12 @@ export interface FileRegionChunk {
 
 export type ResponseChunk = Buffer | FileRegionChunk;
 
-/** An encoded response frame (size prefix included): one Buffer, or Buffers and file regions in order. */
-export type EncodedResponse = Buffer | { chunks: ResponseChunk[]; totalBytes: number };
+/**
+ * An encoded response frame (size prefix included): one Buffer, or Buffers and file regions
+ * in order. `release` is called exactly once when the response has been written or dropped
+ * (e.g. to close the duplicated file descriptors its regions hold).
+ */
+export type EncodedResponse = Buffer | { chunks: ResponseChunk[]; totalBytes: number; release?: () => void };
 
 /** Sends file regions into a plaintext socket (the engine's sendfile); resolves with bytes sent. */
 export type RegionSender = (socket: Socket, regions: FileRegionChunk[], timeoutMs: number) => Promise<number>;
