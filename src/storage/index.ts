@@ -1,0 +1,23 @@
+// strand/storage: Kafka-format partition logs on the Rust engine, usable without the broker.
+export * from './types.js';
+export { DEFAULT_LOG_CONFIG, resolveLogConfig } from './config.js';
+export { Log, readRegions } from './log.js';
+export type { LogOpenOptions } from './log.js';
+export { LogManager, parsePartitionDir } from './log-manager.js';
+export type { LogManagerOptions, PartitionLog } from './log-manager.js';
+export { sendRegions, socketFd, DEFAULT_SEND_TIMEOUT_MS } from './sendfile.js';
+export type { SendOptions } from './sendfile.js';
+export {
+  buildRecordBatch,
+  parseRecordBatches,
+  RECORD_BATCH_OVERHEAD_BYTES,
+  LOG_OVERHEAD_BYTES,
+} from './record-batch.js';
+export type { BuildBatchOptions, ParseOptions, ParsedBatch, ParsedRecord, ParsedHeader } from './record-batch.js';
+export { crc32c, crc32cJs } from './crc32c.js';
+export {
+  readCheckpoint,
+  writeCheckpoint,
+  RECOVERY_POINT_CHECKPOINT,
+  LOG_START_OFFSET_CHECKPOINT,
+} from './checkpoint.js';
