@@ -1,1 +1,3 @@
-import { y } from "./a/b"; import pino from "pino"; import { Piscina } from "piscina"; export const x: number = y; void pino; void Piscina;
+// strand: the broker as a library. The storage engine alone is the subpath "strand/storage".
+export { Broker } from './broker/broker';
+export { loadServerConfig, createServerConfig, type ServerConfig } from './config/index';
