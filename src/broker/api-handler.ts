@@ -12,6 +12,23 @@ export interface RequestContext {
 }
 
 /**
+ * A response body that holds resources (the duplicated fds of Fetch's file regions) until
+ * the connection has written or dropped it: the router hands `release` to the network
+ * layer, which calls it exactly once.
+ */
+export class ReleasableResponse<T> {
+  readonly body: T;
+  readonly release: () => void;
+  constructor(body: T, release: () => void) {
+    this.body = body;
+    this.release = release;
+  }
+}
+
+/** What a handler returns: a body, a body holding resources, or null for no response. */
+export type HandlerResult<T> = T | ReleasableResponse<T> | null;
+
+/**
  * One API key's handler: the versions it implements (exactly what ApiVersions advertises)
  * and the function that answers a decoded request. Returning null sends no response
  * (Produce with acks=0).
@@ -20,7 +37,7 @@ export interface ApiHandler<K extends ApiKeyNumber = ApiKeyNumber> {
   readonly apiKey: K;
   readonly minVersion: number;
   readonly maxVersion: number;
-  handle(request: RequestBodies[K], ctx: RequestContext): ResponseBodies[K] | null | Promise<ResponseBodies[K] | null>;
+  handle(request: RequestBodies[K], ctx: RequestContext): HandlerResult<ResponseBodies[K]> | Promise<HandlerResult<ResponseBodies[K]>>;
 }
 
 /** Helps a handler file declare itself with its key's request/response types checked. */

@@ -1,12 +1,16 @@
 import pino, { type Logger } from 'pino';
 import { TopicRegistry, toLogConfig } from '../cluster/index';
 import { resolveTopicConfig, type ServerConfig } from '../config/index';
+import { GROUP_COORDINATOR_EXTENSION, GroupCoordinator, groupCoordinatorOf } from '../coordinator/group/index';
 import { NetworkServer } from '../network/server';
 import type { FileRegionChunk } from '../network/types';
 import { LogManager, readRegions, sendRegions, type FileRegion } from '../storage/index';
 import type { ApiHandler } from './api-handler';
+import { completeDelayedFetches } from './handlers/fetch';
 import { allHandlers } from './handlers/index';
 import { loadOrCreateClusterId } from './meta-properties';
+import { cleanerOptionsFromServerConfig, LOG_CLEANER_EXTENSION, LogCleaner } from './log-cleaner';
+import { LOG_RETENTION_EXTENSION, LogRetention } from './log-retention';
 import { PartitionManager } from './partition-manager';
 import { RequestRouter } from './request-router';
 import type { BrokerServices } from './services';
@@ -69,6 +73,15 @@ export class Broker {
       handlers,
       extensions: new Map(),
     };
+    // Consumer groups: creates __consumer_offsets if missing and replays it in the background
+    // (groups of partitions not yet replayed get COORDINATOR_LOAD_IN_PROGRESS).
+    const groupCoordinator = new GroupCoordinator({ config, registry, logs: partitions, log });
+    services.extensions.set(GROUP_COORDINATOR_EXTENSION, groupCoordinator);
+    try {
+      await groupCoordinator.start();
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'the group coordinator could not start; groups are unavailable');
+    }
     const router = new RequestRouter(services);
     const network = new NetworkServer(
       router,
@@ -92,7 +105,28 @@ export class Broker {
     advertised.host = adv !== undefined && adv.host !== '' ? adv.host : first.host === '' || first.host === '0.0.0.0' ? '127.0.0.1' : first.host;
     advertised.port = adv !== undefined && adv.port !== 0 ? adv.port : first.port;
     log.info({ nodeId: config.nodeId, clusterId, logDir, advertised, topics: registry.size }, 'broker started');
-    return new Broker(services, network, logManager, partitions);
+    const broker = new Broker(services, network, logManager, partitions);
+    // Retention and compaction: read each topic's current config every round.
+    const topicConfig = (topic: string) => (registry.has(topic) ? registry.topicConfig(topic) : undefined);
+    const cleaner = new LogCleaner({ logDir, logs: () => logManager.allLogs(), topicConfig, logger: log, ...cleanerOptionsFromServerConfig(config) });
+    const retention = new LogRetention({
+      logs: () => logManager.allLogs(),
+      topicConfig,
+      checkIntervalMs: config.logRetentionCheckIntervalMs,
+      initialDelayMs: config.logInitialTaskDelayMs,
+      logger: log,
+      isBusy: (topic, partition) => cleaner.isCleaning(topic, partition),
+      afterDeletion: () => logManager.writeCheckpoints(),
+    });
+    services.extensions.set(LOG_CLEANER_EXTENSION, cleaner);
+    services.extensions.set(LOG_RETENTION_EXTENSION, retention);
+    retention.start();
+    cleaner.start();
+    broker.onStop(async () => {
+      retention.stop();
+      await cleaner.stop();
+    });
+    return broker;
   }
 
   /** Clean shutdown: stop accepting, finish in-flight requests, flush, close the logs. */
@@ -104,6 +138,10 @@ export class Broker {
   private async doStop(): Promise<void> {
     this.log.info('broker stopping');
     await this.network.stopAccepting();
+    // Waiting fetches answer now rather than holding the drain up for max.wait.ms.
+    completeDelayedFetches(this.services);
+    // Joins and syncs waiting for a rebalance are answered now rather than holding the drain up.
+    groupCoordinatorOf(this.services.extensions)?.shutdown();
     await this.network.closeConnections(SHUTDOWN_DRAIN_MS);
     for (const stop of this.stopHooks) await stop();
     await this.partitions.stop();

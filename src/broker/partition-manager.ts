@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { TopicInfo, TopicRegistry, TopicRegistryEvent } from '../cluster/index';
 import type { AppendOptions, AppendResult, Log, LogManager } from '../storage/index';
 
-type AppendListener = () => void;
+/** Called after an append to a partition with the bytes appended. */
+type AppendListener = (appendedBytes: number) => void;
 
 /**
  * The partitions this broker leads (all of them, on a single broker): keeps one log per
@@ -16,6 +17,8 @@ export class PartitionManager {
   private readonly appendListeners = new Map<string, Set<AppendListener>>();
   private unsubscribe: (() => void) | null = null;
   private readonly pending: Array<Promise<unknown>> = [];
+  /** Log deletions still running, by topic name (DeleteTopics waits for them). */
+  private readonly deletions = new Map<string, Promise<void>>();
 
   constructor(logs: LogManager, registry: TopicRegistry, log: Logger) {
     this.logs = logs;
@@ -44,6 +47,14 @@ export class PartitionManager {
     await Promise.allSettled(this.pending);
   }
 
+  /**
+   * Resolves once the logs of a deleted topic are closed and moved out of the live namespace,
+   * so that a topic created again under the same name starts with empty logs.
+   */
+  logsDeleted(topic: string): Promise<void> {
+    return this.deletions.get(topic) ?? Promise.resolve();
+  }
+
   getLog(topic: string, partition: number): Log | undefined {
     return this.logs.getLog(topic, partition);
   }
@@ -52,7 +63,7 @@ export class PartitionManager {
   append(topic: string, partition: number, log: Log, records: Buffer, options: AppendOptions): AppendResult {
     const result = log.append(records, options);
     const listeners = this.appendListeners.get(`${topic}\u0000${partition}`);
-    if (listeners !== undefined) for (const listener of listeners) listener();
+    if (listeners !== undefined) for (const listener of listeners) listener(result.bytes);
     return result;
   }
 
@@ -107,7 +118,11 @@ export class PartitionManager {
           }
         })();
         this.pending.push(work);
-        void work.finally(() => this.pending.splice(this.pending.indexOf(work), 1));
+        this.deletions.set(topic.name, work);
+        void work.finally(() => {
+          this.pending.splice(this.pending.indexOf(work), 1);
+          if (this.deletions.get(topic.name) === work) this.deletions.delete(topic.name);
+        });
         break;
       }
     }

@@ -11,7 +11,7 @@ import {
   type RequestHeader,
   type ResponseFrame,
 } from '../protocol/index';
-import type { ApiHandler, RequestContext } from './api-handler';
+import { ReleasableResponse, type ApiHandler, type RequestContext } from './api-handler';
 import { apiVersionsBody } from './handlers/api-versions';
 import type { BrokerServices } from './services';
 
@@ -76,7 +76,23 @@ export class RequestRouter implements FrameHandler {
 
   private encode(header: RequestHeader, response: unknown): EncodedResponse | null {
     if (response === null) return null;
-    return toEncoded(encodeResponseFrameDynamic(header.apiKey, header.apiVersion, header.correlationId, response));
+    if (!(response instanceof ReleasableResponse)) {
+      return toEncoded(encodeResponseFrameDynamic(header.apiKey, header.apiVersion, header.correlationId, response));
+    }
+    let frame: ResponseFrame;
+    try {
+      frame = encodeResponseFrameDynamic(header.apiKey, header.apiVersion, header.correlationId, response.body);
+    } catch (err) {
+      response.release();
+      throw err;
+    }
+    const encoded = toEncoded(frame);
+    if (Buffer.isBuffer(encoded)) {
+      // Everything was copied into one Buffer: nothing is left to hold.
+      response.release();
+      return encoded;
+    }
+    return { chunks: encoded.chunks, totalBytes: encoded.totalBytes, release: response.release };
   }
 
   private unsupportedApiVersions(header: RequestHeader): EncodedResponse {

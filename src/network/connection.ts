@@ -113,7 +113,8 @@ export class Connection implements ConnectionContext {
   }
 
   private onFrame(frame: Buffer): void {
-    if (this.isClosed) return;
+    // destroyed: a bad request closed the connection; frames of the same read are not run.
+    if (this.isClosed || this.socket.destroyed) return;
     const slot: Slot = { done: false, response: null };
     this.slots.push(slot);
     let result: EncodedResponse | null | Promise<EncodedResponse | null>;

@@ -2,6 +2,7 @@
 export * from './types.js';
 export { DEFAULT_LOG_CONFIG, resolveLogConfig } from './config.js';
 export { Log, readRegions } from './log.js';
+export { retainRegions, releaseRegions } from './regions.js';
 export type { LogOpenOptions } from './log.js';
 export { LogManager, parsePartitionDir } from './log-manager.js';
 export type { LogManagerOptions, PartitionLog } from './log-manager.js';
@@ -15,6 +16,14 @@ export {
 } from './record-batch.js';
 export type { BuildBatchOptions, ParseOptions, ParsedBatch, ParsedRecord, ParsedHeader } from './record-batch.js';
 export { crc32c, crc32cJs } from './crc32c.js';
+export { rebuildBatchCrc } from './record-batch.js';
+export {
+  segmentFileName,
+  cleanedSegmentPath,
+  DELETED_FILE_SUFFIX,
+  CLEANED_FILE_SUFFIX,
+  SWAP_FILE_SUFFIX,
+} from './segment-files.js';
 export {
   readCheckpoint,
   writeCheckpoint,

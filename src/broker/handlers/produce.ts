@@ -1,0 +1,314 @@
+// Produce (api key 0): appends each partition's record batches to its log. The records
+// Buffer is a slice of the request frame and goes to the engine as is; the engine
+// validates (lengths, magic, CRC-32C), assigns offsets and writes. Nothing here touches
+// individual records unless the topic asks for per-record checks (timestamp bounds, keys
+// on compacted topics).
+import { isInternalTopic } from '../../cluster/index';
+import type { TopicConfig } from '../../config/index';
+import { ApiKey, ErrorCode, type ProduceRequest, type ProduceResponse } from '../../protocol/index';
+import type { PartitionProduceData } from '../../protocol/generated/produce-request';
+import type { BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse } from '../../protocol/generated/produce-response';
+import { StorageError, type Log } from '../../storage/index';
+import { defineHandler, type RequestContext } from '../api-handler';
+import { PartitionProducers } from '../producer-state';
+import { BATCH_HEADER_BYTES, batchCompression, readInt64, recordsSection, visitRecords } from '../record-scan';
+
+// Record batch v2 header fields read here (DefaultRecordBatch layout).
+const BATCH_LENGTH_OFFSET = 8;
+const MAGIC_OFFSET = 16;
+const ATTRIBUTES_OFFSET = 21;
+const LAST_OFFSET_DELTA_OFFSET = 23;
+const PRODUCER_ID_OFFSET = 43;
+const PRODUCER_EPOCH_OFFSET = 51;
+const BASE_SEQUENCE_OFFSET = 53;
+const LOG_OVERHEAD_BYTES = 12;
+const CONTROL_FLAG = 0x20;
+const ZSTD = 4;
+const MAX_CODEC = 4;
+/** Produce v7 introduced zstd (KIP-110). */
+const ZSTD_MIN_VERSION = 7;
+/** Produce v3 introduced record batches (magic 2) and requires exactly one per partition. */
+const SINGLE_BATCH_MIN_VERSION = 3;
+/** Kafka's "no limit" for the timestamp bounds is Long.MAX_VALUE, saturated to this. */
+const UNBOUNDED_MS = Number.MAX_SAFE_INTEGER;
+
+// Shared by every successful partition response (the encoder only reads it).
+const NO_RECORD_ERRORS: BatchIndexAndErrorMessage[] = [];
+
+// Per log, the last append still waiting for per-record checks (decompression) to finish.
+const pendingAppends = new WeakMap<Log, Promise<void>>();
+
+// Idempotent producers' state, per log: a deleted and re-created partition starts afresh.
+const producersByLog = new WeakMap<Log, PartitionProducers>();
+
+function partitionError(index: number, errorCode: number, errorMessage: string | null, recordErrors: BatchIndexAndErrorMessage[] = NO_RECORD_ERRORS): PartitionProduceResponse {
+  return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors, errorMessage };
+}
+
+/** Header checks Kafka makes before validating a batch's contents; null when the partition may go on. */
+function checkBatches(records: Buffer | null, version: number): { errorCode: number; message: string } | null {
+  if (records === null || records.length === 0) {
+    return { errorCode: ErrorCode.INVALID_RECORD, message: 'produce request holds no record batch' };
+  }
+  if (records.length <= MAGIC_OFFSET) return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `records of ${records.length} bytes hold no batch header` };
+  // Every batch of the buffer must be magic 2, of a codec Kafka defines, and not a control batch.
+  let at = 0;
+  let batches = 0;
+  while (at < records.length) {
+    if (records.length - at <= MAGIC_OFFSET) return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `truncated batch at byte ${at}` };
+    const magic = records.readInt8(at + MAGIC_OFFSET);
+    if (magic < 2) {
+      return version >= SINGLE_BATCH_MIN_VERSION
+        ? { errorCode: ErrorCode.INVALID_RECORD, message: `produce v${version} requires record batches of magic 2, got magic ${magic}` }
+        : { errorCode: ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, message: `messages of magic ${magic} are not supported; use record batches (magic 2)` };
+    }
+    if (magic > 2) return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `unknown record batch magic ${magic}` };
+    if (records.length - at < BATCH_HEADER_BYTES) return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `truncated batch header at byte ${at}` };
+    const size = records.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
+    if (size < BATCH_HEADER_BYTES || at + size > records.length) {
+      return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `batch at byte ${at} declares ${size} bytes, ${records.length - at} present` };
+    }
+    const attributes = records.readInt16BE(at + ATTRIBUTES_OFFSET);
+    const codec = attributes & 0x07;
+    if (codec > MAX_CODEC) return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `unknown compression codec ${codec}` };
+    if (codec === ZSTD && version < ZSTD_MIN_VERSION) {
+      return { errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, message: `produce v${version} may not carry zstd batches (v7+)` };
+    }
+    if ((attributes & CONTROL_FLAG) !== 0) return { errorCode: ErrorCode.INVALID_RECORD, message: 'clients may not write control batches' };
+    if (readInt64(records, at + PRODUCER_ID_OFFSET) >= 0 && records.readInt32BE(at + BASE_SEQUENCE_OFFSET) < 0) {
+      return { errorCode: ErrorCode.INVALID_RECORD, message: 'idempotent batch without a sequence number' };
+    }
+    at += size;
+    batches++;
+  }
+  if (batches > 1 && version >= SINGLE_BATCH_MIN_VERSION) {
+    return { errorCode: ErrorCode.INVALID_RECORD, message: `produce v${version} allows one record batch per partition, got ${batches}` };
+  }
+  return null;
+}
+
+interface RecordChecks {
+  /** Oldest acceptable CreateTime (ms), or -Infinity. */
+  readonly minTimestampMs: number;
+  /** Newest acceptable CreateTime (ms), or +Infinity. */
+  readonly maxTimestampMs: number;
+  /** Compacted topics need a key on every record. */
+  readonly requireKey: boolean;
+}
+
+/** The per-record checks this topic asks for, or null (the common case: none). */
+function recordChecksFor(config: TopicConfig): RecordChecks | null {
+  const createTime = config.messageTimestampType === 'CreateTime';
+  const before = config.messageTimestampBeforeMaxMs;
+  const after = config.messageTimestampAfterMaxMs;
+  const boundsTimestamps = createTime && (before < UNBOUNDED_MS || after < UNBOUNDED_MS);
+  if (!boundsTimestamps && !config.compact) return null;
+  const nowMs = Date.now();
+  return {
+    minTimestampMs: boundsTimestamps && before < UNBOUNDED_MS ? nowMs - before : -Infinity,
+    maxTimestampMs: boundsTimestamps && after < UNBOUNDED_MS ? nowMs + after : Infinity,
+    requireKey: config.compact,
+  };
+}
+
+/** Runs the per-record checks over every batch; the first failure found, or null. */
+async function checkRecords(records: Buffer, checks: RecordChecks): Promise<{ errorCode: number; message: string; recordErrors: BatchIndexAndErrorMessage[] } | null> {
+  let at = 0;
+  const recordErrors: BatchIndexAndErrorMessage[] = [];
+  let errorCode: number = ErrorCode.NONE;
+  while (at < records.length) {
+    const size = records.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
+    const batch = records.subarray(at, at + size);
+    let section: Buffer;
+    try {
+      section = await recordsSection(batch);
+    } catch (err) {
+      return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `batch at byte ${at} does not decompress: ${(err as Error).message}`, recordErrors: [] };
+    }
+    const wellFormed = visitRecords(batch, section, (index, _offsetDelta, timestampMs, keyBytes) => {
+      if (checks.requireKey && keyBytes < 0) {
+        errorCode = ErrorCode.INVALID_RECORD;
+        recordErrors.push({ batchIndex: index, batchIndexErrorMessage: 'compacted topic cannot accept a record without a key' });
+      } else if (timestampMs < checks.minTimestampMs || timestampMs > checks.maxTimestampMs) {
+        if (errorCode === ErrorCode.NONE) errorCode = ErrorCode.INVALID_TIMESTAMP;
+        recordErrors.push({
+          batchIndex: index,
+          batchIndexErrorMessage: `timestamp ${timestampMs} is outside the accepted range [${checks.minTimestampMs}, ${checks.maxTimestampMs}]`,
+        });
+      }
+    });
+    if (!wellFormed) return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `malformed records in the batch at byte ${at}`, recordErrors: [] };
+    at += size;
+  }
+  if (errorCode === ErrorCode.NONE) return null;
+  const message =
+    errorCode === ErrorCode.INVALID_TIMESTAMP
+      ? `${recordErrors.length} record(s) rejected: timestamp outside message.timestamp.before.max.ms / after.max.ms`
+      : `${recordErrors.length} record(s) rejected`;
+  return { errorCode, message, recordErrors };
+}
+
+/** Appends one partition's batches (after every check has passed) and builds its response. */
+function appendPartition(ctx: RequestContext, topic: string, log: Log, index: number, records: Buffer, config: TopicConfig, version: number): PartitionProduceResponse {
+  const nowMs = Date.now();
+  // Idempotence: only single-batch appends (every v3+ request) carry a checkable sequence.
+  const producerId = readInt64(records, PRODUCER_ID_OFFSET);
+  const idempotent = producerId >= 0 && version >= SINGLE_BATCH_MIN_VERSION;
+  let producers: PartitionProducers | undefined;
+  let epoch = 0;
+  let firstSequence = 0;
+  let lastOffsetDelta = 0;
+  if (idempotent) {
+    producers = producersByLog.get(log);
+    if (producers === undefined) {
+      producers = new PartitionProducers();
+      producersByLog.set(log, producers);
+    }
+    epoch = records.readInt16BE(PRODUCER_EPOCH_OFFSET);
+    firstSequence = records.readInt32BE(BASE_SEQUENCE_OFFSET);
+    lastOffsetDelta = records.readInt32BE(LAST_OFFSET_DELTA_OFFSET);
+    const found = producers.check(producerId, epoch, firstSequence, lastOffsetDelta);
+    if (found.kind === 'error') return partitionError(index, found.errorCode, found.message);
+    if (found.kind === 'duplicate') {
+      // A retry of a batch already written: answer with where it went, write nothing.
+      return {
+        index,
+        errorCode: ErrorCode.NONE,
+        baseOffset: found.baseOffset,
+        logAppendTimeMs: found.logAppendTimeMs,
+        logStartOffset: log.logStartOffset,
+        recordErrors: NO_RECORD_ERRORS,
+        errorMessage: null,
+      };
+    }
+  }
+  try {
+    const result = ctx.services.partitions.append(topic, index, log, records, {
+      timestampType: config.messageTimestampType,
+      nowMs,
+      maxBatchBytes: config.maxMessageBytes,
+    });
+    if (producers !== undefined) {
+      producers.record(producerId, epoch, firstSequence, lastOffsetDelta, result.baseOffset, result.logAppendTimeMs, nowMs, ctx.services.config.producerIdExpirationMs);
+    }
+    return {
+      index,
+      errorCode: ErrorCode.NONE,
+      baseOffset: result.baseOffset,
+      logAppendTimeMs: result.logAppendTimeMs,
+      logStartOffset: result.logStartOffset,
+      recordErrors: NO_RECORD_ERRORS,
+      errorMessage: null,
+    };
+  } catch (err) {
+    if (err instanceof StorageError) {
+      if (err.code === 'IO' || err.code === 'CLOSED') ctx.log.error({ topic, partition: index, err: err.message }, 'append failed');
+      return partitionError(index, err.kafkaErrorCode, err.message);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Produces to one partition: a response, or a promise of one when per-record checks have
+ * to decompress first.
+ */
+function producePartition(
+  ctx: RequestContext,
+  topic: string,
+  topicKnown: boolean,
+  data: PartitionProduceData,
+  version: number,
+): PartitionProduceResponse | Promise<PartitionProduceResponse> {
+  const index = data.index;
+  const log = topicKnown ? ctx.services.partitions.getLog(topic, index) : undefined;
+  if (log === undefined) return partitionError(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+  const records = data.records;
+  if (version < SINGLE_BATCH_MIN_VERSION && (records === null || records.length === 0)) {
+    // Before v3 an empty message set is a no-op, as in Kafka.
+    return { index, errorCode: ErrorCode.NONE, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: log.logStartOffset, recordErrors: NO_RECORD_ERRORS, errorMessage: null };
+  }
+  const bad = checkBatches(records, version);
+  if (bad !== null) return partitionError(index, bad.errorCode, bad.message);
+  const config = ctx.services.registry.topicConfig(topic);
+  const checks = recordChecksFor(config);
+  const earlier = pendingAppends.get(log);
+  if (checks === null && earlier === undefined) return appendPartition(ctx, topic, log, index, records!, config, version);
+  // Checks run now, in parallel with others; the append waits for the appends of earlier
+  // requests to this partition, so that batches land in the order they arrived.
+  const checked = checks === null ? null : checkRecords(records!, checks);
+  const done = Promise.all([earlier, checked]).then(([, failed]) => {
+    if (failed != null) return partitionError(index, failed.errorCode, failed.message, failed.recordErrors);
+    if (log.isClosed) return partitionError(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+    return appendPartition(ctx, topic, log, index, records!, config, version);
+  });
+  const settled = done.then(
+    () => undefined,
+    () => undefined,
+  );
+  pendingAppends.set(log, settled);
+  void settled.then(() => {
+    if (pendingAppends.get(log) === settled) pendingAppends.delete(log);
+  });
+  return done;
+}
+
+function isAcks(acks: number): boolean {
+  return acks === 0 || acks === 1 || acks === -1;
+}
+
+function finish(request: ProduceRequest, responses: TopicProduceResponse[]): ProduceResponse | null {
+  if (request.acks !== 0) return { responses, throttleTimeMs: 0 };
+  // acks=0 gets no response; Kafka closes the connection when such a produce fails, so that
+  // the client notices and refreshes its metadata.
+  for (const topic of responses) {
+    for (const p of topic.partitionResponses) {
+      if (p.errorCode !== ErrorCode.NONE) {
+        throw new Error(`acks=0 produce to ${topic.name}-${p.index} failed with error ${p.errorCode}; closing the connection as Kafka does`);
+      }
+    }
+  }
+  return null;
+}
+
+export const produceHandler = defineHandler({
+  apiKey: ApiKey.Produce,
+  minVersion: 0,
+  maxVersion: 11,
+  handle(request, ctx) {
+    const version = ctx.header.apiVersion;
+    const registry = ctx.services.registry;
+    const responses: TopicProduceResponse[] = new Array<TopicProduceResponse>(request.topicData.length);
+    let pending: Array<Promise<unknown>> | null = null;
+    const acksValid = isAcks(request.acks);
+    for (let t = 0; t < request.topicData.length; t++) {
+      const topicData = request.topicData[t]!;
+      const name = topicData.name;
+      const partitionData = topicData.partitionData;
+      const partitionResponses: PartitionProduceResponse[] = new Array<PartitionProduceResponse>(partitionData.length);
+      responses[t] = { name, partitionResponses };
+      if (!acksValid) {
+        for (let p = 0; p < partitionData.length; p++) partitionResponses[p] = partitionError(partitionData[p]!.index, ErrorCode.INVALID_REQUIRED_ACKS, null);
+        continue;
+      }
+      if (isInternalTopic(name)) {
+        // Only the broker writes its internal topics (group offsets, transaction state).
+        for (let p = 0; p < partitionData.length; p++) {
+          partitionResponses[p] = partitionError(partitionData[p]!.index, ErrorCode.INVALID_TOPIC_EXCEPTION, `cannot append to internal topic ${name}`);
+        }
+        continue;
+      }
+      const topicKnown = registry.has(name);
+      for (let p = 0; p < partitionData.length; p++) {
+        const result = producePartition(ctx, name, topicKnown, partitionData[p]!, version);
+        if (result instanceof Promise) {
+          (pending ??= []).push(result.then((r) => (partitionResponses[p] = r)));
+        } else {
+          partitionResponses[p] = result;
+        }
+      }
+    }
+    if (pending === null) return finish(request, responses);
+    return Promise.all(pending).then(() => finish(request, responses));
+  },
+});
