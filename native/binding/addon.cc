@@ -149,11 +149,17 @@ bool ReadConfig(const Napi::Value& v, strand_log_config* cfg) {
 
 class NativeLog;
 
-// Runs one blocking engine call on a handle in the libuv pool (fsync, close, delete).
+// Runs one blocking engine call on a handle in the libuv pool (fsync, segment
+// replacement, close, delete).
 class LogWorker : public Napi::AsyncWorker {
  public:
-  enum class Kind { Flush, Close, Delete };
+  enum class Kind { Flush, Replace, Close, Delete };
   LogWorker(Napi::Env env, NativeLog* owner, strand_log* log, Kind kind, int32_t clean);
+  // Kind::Replace: the arguments of strand_log_replace_segments, owned by the worker.
+  void SetReplace(std::vector<int64_t> bases, std::string path) {
+    bases_ = std::move(bases);
+    path_ = std::move(path);
+  }
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override;
   void OnOK() override;
@@ -165,9 +171,37 @@ class LogWorker : public Napi::AsyncWorker {
   strand_log* log_;
   Kind kind_;
   int32_t clean_;
+  std::vector<int64_t> bases_;
+  std::string path_;
   int32_t status_ = 0;
   std::string message_;
 };
+
+// replaceSegments arguments: (bases: number[] | Float64Array, cleanedLogPath: string).
+bool ReadReplaceArgs(const Napi::CallbackInfo& info, std::vector<int64_t>* bases, std::string* path) {
+  if (info.Length() < 2 || !info[1].IsString()) return false;
+  if (info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array) {
+    Napi::Float64Array a = info[0].As<Napi::Float64Array>();
+    for (size_t i = 0; i < a.ElementLength(); i++) {
+      double d = a[i];
+      if (!(d >= 0 && d <= 9007199254740991.0) || d != std::floor(d)) return false;
+      bases->push_back(static_cast<int64_t>(d));
+    }
+  } else if (info[0].IsArray()) {
+    Napi::Array a = info[0].As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value v = a.Get(i);
+      if (!v.IsNumber()) return false;
+      double d = v.As<Napi::Number>().DoubleValue();
+      if (!(d >= 0 && d <= 9007199254740991.0) || d != std::floor(d)) return false;
+      bases->push_back(static_cast<int64_t>(d));
+    }
+  } else {
+    return false;
+  }
+  *path = info[1].As<Napi::String>().Utf8Value();
+  return true;
+}
 
 class NativeLog : public Napi::ObjectWrap<NativeLog> {
  public:
@@ -186,6 +220,10 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
                            InstanceMethod<&NativeLog::MaxTimestamp>("maxTimestamp"),
                            InstanceMethod<&NativeLog::TruncateTo>("truncateTo"),
                            InstanceMethod<&NativeLog::DeleteSegmentsBefore>("deleteSegmentsBefore"),
+                           InstanceMethod<&NativeLog::DeletedGeneration>("deletedGeneration"),
+                           InstanceMethod<&NativeLog::RemoveDeleted>("removeDeleted"),
+                           InstanceMethod<&NativeLog::ReplaceSegments>("replaceSegments"),
+                           InstanceMethod<&NativeLog::ReplaceSegmentsAsync>("replaceSegmentsAsync"),
                            InstanceMethod<&NativeLog::SetStartOffset>("setStartOffset"),
                            InstanceMethod<&NativeLog::Roll>("roll"),
                            InstanceMethod<&NativeLog::Segments>("segments"),
@@ -220,7 +258,7 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
 
   // Called by LogWorker::OnOK on the JS thread.
   void WorkerDone(Napi::Env env, LogWorker::Kind kind) {
-    if (kind == LogWorker::Kind::Flush) {
+    if (kind == LogWorker::Kind::Flush || kind == LogWorker::Kind::Replace) {
       inflight_--;
       StartPendingTerminal(env);
     }
@@ -392,6 +430,63 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
     return Napi::Number::New(env, deleted);
   }
 
+  // deletedGeneration(): the engine's count of retiring operations (see strand.h).
+  Napi::Value DeletedGeneration(const Napi::CallbackInfo& info) {
+    if (!Live(info.Env())) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), static_cast<double>(strand_log_deleted_generation(log_)));
+  }
+
+  // removeDeleted(upToGeneration): closes and unlinks retired segments; returns how many remain.
+  Napi::Value RemoveDeleted(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Live(env)) return env.Undefined();
+    if (!IsNumbers(info, 0, 1)) {
+      ThrowArg(env, "removeDeleted(upToGeneration)");
+      return env.Undefined();
+    }
+    uint32_t remaining = 0;
+    int32_t rc = strand_log_remove_deleted(log_, ToInt64(info[0]), &remaining);
+    if (rc != STRAND_OK) {
+      ThrowStatus(env, rc);
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, remaining);
+  }
+
+  // replaceSegments(bases, cleanedLogPath): synchronous (validates and indexes the cleaned
+  // file on this thread).
+  Napi::Value ReplaceSegments(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Live(env)) return env.Undefined();
+    std::vector<int64_t> bases;
+    std::string path;
+    if (!ReadReplaceArgs(info, &bases, &path)) {
+      ThrowArg(env, "replaceSegments(oldBaseOffsets: number[], cleanedLogPath: string)");
+      return env.Undefined();
+    }
+    int32_t rc = strand_log_replace_segments(log_, bases.data(), bases.size(), path.c_str());
+    if (rc != STRAND_OK) ThrowStatus(env, rc);
+    return env.Undefined();
+  }
+
+  // replaceSegmentsAsync(bases, cleanedLogPath): Promise<void>; the same call in the libuv
+  // pool (the engine holds the log's lock only for the renames). close() waits for it.
+  Napi::Value ReplaceSegmentsAsync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (log_ == nullptr || terminal_) return Rejected(env, STRAND_E_CLOSED, "the log is closed");
+    std::vector<int64_t> bases;
+    std::string path;
+    if (!ReadReplaceArgs(info, &bases, &path)) {
+      return Rejected(env, STRAND_E_INVALID_ARG, "replaceSegmentsAsync(oldBaseOffsets: number[], cleanedLogPath: string)");
+    }
+    auto* worker = new LogWorker(env, this, log_, LogWorker::Kind::Replace, 0);
+    worker->SetReplace(std::move(bases), std::move(path));
+    inflight_++;
+    Napi::Promise p = worker->Promise();
+    worker->Queue();
+    return p;
+  }
+
   Napi::Value SetStartOffset(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Live(env)) return env.Undefined();
@@ -412,7 +507,7 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
     return env.Undefined();
   }
 
-  // segments(): Float64Array [baseOffset, sizeBytes, largestTimestamp, createdMs, lastModifiedMs]*n.
+  // segments(): Float64Array [baseOffset, sizeBytes, largestTimestamp, createdMs, lastModifiedMs, isActive]*n.
   Napi::Value Segments(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Live(env)) return env.Undefined();
@@ -427,13 +522,15 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
       if (n <= segs.size()) break;
       segs.resize(n);
     }
-    Napi::Float64Array out = Napi::Float64Array::New(env, n * 5);
+    constexpr size_t kStride = 6;  // SEGMENT_STRIDE in src/storage/native.ts
+    Napi::Float64Array out = Napi::Float64Array::New(env, n * kStride);
     for (size_t i = 0; i < n; i++) {
-      out[i * 5] = static_cast<double>(segs[i].base_offset);
-      out[i * 5 + 1] = static_cast<double>(segs[i].size_bytes);
-      out[i * 5 + 2] = static_cast<double>(segs[i].largest_timestamp);
-      out[i * 5 + 3] = static_cast<double>(segs[i].created_ms);
-      out[i * 5 + 4] = static_cast<double>(segs[i].last_modified_ms);
+      out[i * kStride] = static_cast<double>(segs[i].base_offset);
+      out[i * kStride + 1] = static_cast<double>(segs[i].size_bytes);
+      out[i * kStride + 2] = static_cast<double>(segs[i].largest_timestamp);
+      out[i * kStride + 3] = static_cast<double>(segs[i].created_ms);
+      out[i * kStride + 4] = static_cast<double>(segs[i].last_modified_ms);
+      out[i * kStride + 5] = segs[i].is_active;
     }
     return out;
   }
@@ -529,6 +626,7 @@ LogWorker::LogWorker(Napi::Env env, NativeLog* owner, strand_log* log, Kind kind
 void LogWorker::Execute() {
   switch (kind_) {
     case Kind::Flush: status_ = strand_log_flush(log_); break;
+    case Kind::Replace: status_ = strand_log_replace_segments(log_, bases_.data(), bases_.size(), path_.c_str()); break;
     case Kind::Close: status_ = strand_log_close(log_, clean_); break;
     case Kind::Delete: status_ = strand_log_delete(log_); break;
   }

@@ -61,6 +61,7 @@ typedef struct {
   int64_t largest_timestamp; /* -1 when empty */
   int64_t created_ms;        /* when the segment was rolled in (for segment.ms) */
   int64_t last_modified_ms;
+  int32_t is_active;         /* 1 for the active (last) segment */
 } strand_segment_info;
 
 const char* strand_last_error(void);
@@ -93,8 +94,28 @@ int32_t strand_log_offset_for_timestamp(strand_log* log, int64_t ts, int64_t* of
 int32_t strand_log_max_timestamp(strand_log* log, int64_t* offset, int64_t* timestamp);
 int32_t strand_log_truncate_to(strand_log* log, int64_t offset);
 /* Deletes whole segments entirely below offset (never the active one); raises the log
- * start offset to at least offset; *deleted = segments removed. */
+ * start offset to at least offset; *deleted = segments removed.
+ * Deleted segments (here, by truncation and by replacement) are retired Kafka's way
+ * (file.delete.delay.ms): their files are renamed to <name>.deleted and the .log stays
+ * open, so regions already handed out keep reading, until strand_log_remove_deleted. */
 int32_t strand_log_delete_segments_before(strand_log* log, int64_t offset, uint32_t* deleted);
+/* The number of retiring operations so far (0 at open); each retired segment carries the
+ * value of the operation that retired it. */
+int64_t strand_log_deleted_generation(strand_log* log);
+/* Closes and unlinks the segments retired at or before up_to_generation (the caller runs
+ * the file.delete.delay.ms timer); *remaining = retired segments still waiting. Close
+ * removes them all; open removes leftover *.deleted files. */
+int32_t strand_log_remove_deleted(strand_log* log, int64_t up_to_generation, uint32_t* remaining);
+/* The log cleaner's swap: replaces the n contiguous non-active segments with base offsets
+ * old_bases by cleaned_path, which must be <dir>/<20-digit old_bases[0]>.log.cleaned
+ * holding whole v2 batches with their original offsets (increasing, gaps and empty
+ * batches allowed) in [old_bases[0], base of the segment after the last old one).
+ * Validates and indexes the file without the log's lock, then under it renames
+ * .cleaned -> .swap (decided: a crash from here on completes the swap on open), retires
+ * the old segments (.deleted), renames .swap -> .log. Errors before the decision leave
+ * the log unchanged (STRAND_E_INVALID_ARG for a bad file or arguments, or when the
+ * segments changed meanwhile); the .cleaned file is left to the caller. */
+int32_t strand_log_replace_segments(strand_log* log, const int64_t* old_bases, size_t n, const char* cleaned_path);
 /* Raises the log start offset (DeleteRecords) without deleting data. */
 int32_t strand_log_set_start_offset(strand_log* log, int64_t offset);
 int32_t strand_log_roll(strand_log* log);

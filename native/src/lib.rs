@@ -353,6 +353,49 @@ pub unsafe extern "C" fn strand_log_delete_segments_before(log: *mut strand_log,
 /// # Safety
 /// `log` from strand_log_open.
 #[no_mangle]
+pub unsafe extern "C" fn strand_log_deleted_generation(log: *mut strand_log) -> i64 {
+    value_or_minus_one(
+        catch_unwind(AssertUnwindSafe(|| log_ref(log)?.deleted_generation().map(|g| g.min(i64::MAX as u64) as i64)))
+            .unwrap_or(Err(Error::Closed)),
+    )
+}
+
+/// # Safety
+/// `remaining` writable (may be null).
+#[no_mangle]
+pub unsafe extern "C" fn strand_log_remove_deleted(log: *mut strand_log, up_to_generation: i64, remaining: *mut u32) -> i32 {
+    ffi(|| {
+        let n = log_ref(log)?.remove_deleted(up_to_generation.max(0) as u64)?;
+        if !remaining.is_null() {
+            *remaining = n;
+        }
+        Ok(())
+    })
+}
+
+/// # Safety
+/// `old_bases` holds `n` values, `cleaned_path` is NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn strand_log_replace_segments(
+    log: *mut strand_log,
+    old_bases: *const i64,
+    n: usize,
+    cleaned_path: *const c_char,
+) -> i32 {
+    ffi(|| {
+        let log = log_ref(log)?;
+        if cleaned_path.is_null() || (old_bases.is_null() && n > 0) {
+            return Err(invalid("null argument"));
+        }
+        let bases: &[i64] = if n == 0 { &[] } else { std::slice::from_raw_parts(old_bases, n) };
+        let path = CStr::from_ptr(cleaned_path).to_str().map_err(|_| invalid("cleaned segment path is not UTF-8"))?;
+        log.replace_segments(bases, Path::new(path))
+    })
+}
+
+/// # Safety
+/// `log` from strand_log_open.
+#[no_mangle]
 pub unsafe extern "C" fn strand_log_set_start_offset(log: *mut strand_log, offset: i64) -> i32 {
     ffi(|| log_ref(log)?.set_start_offset(offset))
 }
@@ -483,9 +526,10 @@ mod tests {
             assert_eq!(strand_log_append(log, batch.as_ptr(), batch.len(), 0, 0, 1, -1, &mut res), STRAND_OK);
             assert_eq!(strand_log_read(log, 0, 1 << 20, -1, 1, regions.as_mut_ptr(), 1, &mut n), STRAND_OK);
             assert_eq!(n, 2);
-            let mut infos = [SegmentInfo { base_offset: 0, size_bytes: 0, largest_timestamp: 0, created_ms: 0, last_modified_ms: 0 }; 4];
+            let mut infos = [SegmentInfo { base_offset: 0, size_bytes: 0, largest_timestamp: 0, created_ms: 0, last_modified_ms: 0, is_active: 0 }; 4];
             assert_eq!(strand_log_segments(log, infos.as_mut_ptr(), 4, &mut n), STRAND_OK);
             assert_eq!((n, infos[1].base_offset), (2, 3));
+            assert_eq!((infos[0].is_active, infos[1].is_active), (0, 1));
 
             let (mut o, mut t) = (0i64, 0i64);
             assert_eq!(strand_log_offset_for_timestamp(log, 6, &mut o, &mut t), STRAND_OK);
@@ -495,8 +539,28 @@ mod tests {
             assert_eq!(strand_log_max_timestamp(log, &mut o, &mut t), STRAND_OK);
             assert_eq!((o, t), (2, 7));
             let mut deleted = 0u32;
+            assert_eq!(strand_log_deleted_generation(log), 0);
             assert_eq!(strand_log_delete_segments_before(log, 3, &mut deleted), STRAND_OK);
             assert_eq!((deleted, strand_log_start_offset(log)), (1, 3));
+            // renamed, not yet removed; removed up to the generation seen
+            assert_eq!(strand_log_deleted_generation(log), 1);
+            let first_log = dir.join(crate::segment::file_name(0, "log"));
+            assert!(!first_log.exists() && dir.join("00000000000000000000.log.deleted").exists());
+            let mut remaining = 9u32;
+            assert_eq!(strand_log_remove_deleted(log, 0, &mut remaining), STRAND_OK);
+            assert_eq!(remaining, 1);
+            assert_eq!(strand_log_remove_deleted(log, 1, &mut remaining), STRAND_OK);
+            assert_eq!(remaining, 0);
+            assert!(!dir.join("00000000000000000000.log.deleted").exists());
+            // replacement: argument errors name the problem
+            let bases = [3i64];
+            let wrong = CString::new(dir.join("x.log.cleaned").to_str().unwrap()).unwrap();
+            assert_eq!(strand_log_replace_segments(log, bases.as_ptr(), 1, wrong.as_ptr()), STRAND_E_INVALID_ARG);
+            assert!(last_error().contains("must be"), "{}", last_error());
+            let cleaned = CString::new(dir.join("00000000000000000003.log.cleaned").to_str().unwrap()).unwrap();
+            assert_eq!(strand_log_replace_segments(log, bases.as_ptr(), 1, cleaned.as_ptr()), STRAND_E_INVALID_ARG);
+            assert!(last_error().contains("active segment"), "{}", last_error());
+            assert_eq!(strand_log_replace_segments(log, std::ptr::null(), 1, cleaned.as_ptr()), STRAND_E_INVALID_ARG);
             assert_eq!(strand_log_set_start_offset(log, 100), STRAND_E_OUT_OF_RANGE);
             assert_eq!(strand_log_flush(log), STRAND_OK);
             assert_eq!(strand_log_recovery_point(log), 6);

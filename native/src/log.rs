@@ -3,7 +3,8 @@
 //! Mutex; flush releases it during the fsyncs so appends continue meanwhile.
 
 use crate::batch::{self, validate_batch, BatchError, BatchErrorKind, BatchHeader, Strictness, HEADER_BYTES};
-use crate::segment::Segment;
+use crate::segment::{file_name, remove_if_exists, step, with_suffix, Retired, ScanProblem, Segment};
+use crate::segment::{CLEANED_SUFFIX, DELETED_SUFFIX, SWAP_SUFFIX};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, IoSlice};
@@ -142,6 +143,8 @@ pub struct SegmentInfo {
     pub largest_timestamp: i64,
     pub created_ms: i64,
     pub last_modified_ms: i64,
+    /// 1 for the active (last) segment, which is never deleted or replaced.
+    pub is_active: i32,
 }
 
 pub const TIMESTAMP_CREATE_TIME: i32 = 0;
@@ -165,6 +168,29 @@ struct LogState {
     truncations: u64,
     scratch_batches: Vec<(usize, BatchHeader)>,
     scratch_headers: Vec<[u8; HEADER_BYTES]>,
+    /// Segments taken out of the log (files renamed `*.deleted`, .log still open), until
+    /// the caller removes them after file.delete.delay.ms (`remove_deleted`).
+    retired: Vec<Retired>,
+    /// Bumped by every operation that retires segments; each Retired carries its value.
+    retire_generation: u64,
+    /// First base offsets of replacements between their plan and their commit.
+    replacing: Vec<i64>,
+}
+
+/// What a segment replacement checked under the lock, for the work done outside it.
+struct ReplacePlan {
+    dir: PathBuf,
+    base: i64,
+    /// The base of the segment after the last replaced one: cleaned offsets stay below it.
+    next_base: i64,
+    /// (base offset, segment id) of each segment to replace.
+    old: Vec<(i64, u64)>,
+    truncations: u64,
+    cleaned_path: PathBuf,
+    interval_bytes: u32,
+    index_bytes: u32,
+    created_ms: i64,
+    last_modified_ms: i64,
 }
 
 struct Inner {
@@ -263,8 +289,73 @@ impl Log {
         self.with(|st| st.truncate_to(offset))
     }
 
+    /// Takes the whole segments below `offset` out of the log (renamed `*.deleted`, see
+    /// `remove_deleted`); returns how many.
     pub fn delete_segments_before(&self, offset: i64) -> Result<u32> {
         self.with(|st| st.delete_segments_before(offset))
+    }
+
+    /// The counter of retirements so far (segments taken out by retention, truncation or
+    /// replacement); a caller that saw value g removes them with `remove_deleted(g)` once
+    /// file.delete.delay.ms has passed.
+    pub fn deleted_generation(&self) -> Result<u64> {
+        self.with(|st| Ok(st.retire_generation))
+    }
+
+    /// Closes and unlinks the segments retired at or before `up_to_generation`; returns
+    /// how many retired segments remain. The unlinks run outside the lock.
+    pub fn remove_deleted(&self, up_to_generation: u64) -> Result<u32> {
+        let (due, remaining) = self.with(|st| {
+            let (due, keep): (Vec<Retired>, Vec<Retired>) =
+                std::mem::take(&mut st.retired).into_iter().partition(|r| r.generation <= up_to_generation);
+            st.retired = keep;
+            Ok((due, st.retired.len() as u32))
+        })?;
+        remove_retired(due)?;
+        Ok(remaining)
+    }
+
+    /// Replaces the contiguous non-active segments whose base offsets are `old_bases` with
+    /// the cleaned segment file `cleaned` (`<dir>/<20-digit old_bases[0]>.log.cleaned`:
+    /// whole v2 batches, offsets kept, increasing, within [old_bases[0], base of the
+    /// segment after the last old one)), Kafka's .cleaned -> .swap way:
+    ///
+    /// 1. without the lock: validate every batch of the cleaned file (CRC, offsets; gaps
+    ///    and empty batches are fine), build its indexes as `<base>.index.cleaned` and
+    ///    `<base>.timeindex.cleaned`, give it the old segments' last-modified time, fsync;
+    /// 2. under the lock, after checking that the log still holds those same segments:
+    ///    rename the indexes and then the log to `*.swap` (the decision: from here a crash
+    ///    completes the swap on open), rename the old segments to `*.deleted` (retired:
+    ///    still open for readers that hold their fds), rename the `.swap` files to their
+    ///    final names and put the new segment in the old ones' place.
+    ///
+    /// Readers see the old segments or the new one, never a mix. On an error before the
+    /// decision the log is unchanged; the cleaned .log file is left to the caller (the
+    /// next open removes a leftover `*.cleaned`).
+    pub fn replace_segments(&self, old_bases: &[i64], cleaned: &Path) -> Result<()> {
+        let plan = self.with(|st| st.plan_replace(old_bases, cleaned))?;
+        // a panic must not leave the base registered as replacing
+        let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare_replacement(&plan)))
+            .unwrap_or_else(|_| {
+                Err(Error::Io {
+                    context: format!("preparing {}", plan.cleaned_path.display()),
+                    source: io::Error::other("internal error in the storage engine"),
+                })
+            });
+        step("prepared");
+        let mut g = self.lock();
+        let result = match (prepared, g.state.as_mut()) {
+            (Ok(seg), Some(st)) => st.commit_replace(&plan, seg),
+            (Ok(seg), None) => {
+                discard_prepared(seg);
+                Err(Error::Closed)
+            }
+            (Err(e), _) => Err(e),
+        };
+        if let Some(st) = g.state.as_mut() {
+            st.replacing.retain(|&b| b != plan.base);
+        }
+        result
     }
 
     pub fn set_start_offset(&self, offset: i64) -> Result<()> {
@@ -290,12 +381,14 @@ impl Log {
     pub fn segments(&self, out: &mut Vec<SegmentInfo>) -> Result<()> {
         self.with(|st| {
             out.clear();
-            out.extend(st.segments.iter().map(|s| SegmentInfo {
+            let last = st.segments.len() - 1;
+            out.extend(st.segments.iter().enumerate().map(|(i, s)| SegmentInfo {
                 base_offset: s.base_offset,
                 size_bytes: s.size,
                 largest_timestamp: s.max_timestamp,
                 created_ms: s.created_ms,
                 last_modified_ms: s.last_modified_ms(),
+                is_active: (i == last) as i32,
             }));
             Ok(())
         })
@@ -351,8 +444,11 @@ impl Log {
     }
 
     /// Trims the active indexes; with `clean`, syncs everything and writes the marker.
+    /// Segments waiting for their delayed removal are removed now.
     pub fn close(&self, clean: bool) -> Result<()> {
         let mut st = self.take_state()?;
+        // best effort: the next open removes whatever `*.deleted` file is left
+        let _ = remove_retired(std::mem::take(&mut st.retired));
         st.active_mut().make_inactive().map_err(io_err("trimming the indexes of", &st.dir))?;
         if clean {
             let mut files = Vec::new();
@@ -379,6 +475,89 @@ impl Log {
         let dir = st.dir.clone();
         drop(st);
         std::fs::remove_dir_all(&dir).map_err(io_err("removing", &dir))
+    }
+}
+
+/// Closes and unlinks retired segments; reports the first failure after trying them all.
+fn remove_retired(due: Vec<Retired>) -> Result<()> {
+    let mut first: Option<Error> = None;
+    for r in due {
+        let path = r.paths().first().cloned().unwrap_or_default();
+        if let Err(e) = r.remove() {
+            first.get_or_insert(Error::Io { context: format!("removing deleted segment {}", path.display()), source: e });
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
+/// Step 1 of a replacement, without the log's lock: the cleaned file is validated and
+/// indexed in one read, then made durable.
+fn prepare_replacement(plan: &ReplacePlan) -> Result<Segment> {
+    let base = plan.base;
+    let offset_path = with_suffix(&plan.dir.join(file_name(base, "index")), CLEANED_SUFFIX);
+    let time_path = with_suffix(&plan.dir.join(file_name(base, "timeindex")), CLEANED_SUFFIX);
+    for p in [&offset_path, &time_path] {
+        remove_if_exists(p).map_err(io_err("removing", p))?;
+    }
+    let path = &plan.cleaned_path;
+    let mut seg = match Segment::open_files(path.clone(), &offset_path, &time_path, base) {
+        Ok(seg) => seg,
+        Err(e) => {
+            let _ = remove_if_exists(&offset_path);
+            let _ = remove_if_exists(&time_path);
+            return Err(Error::Io { context: format!("opening the cleaned segment {}", path.display()), source: e });
+        }
+    };
+    let built = (|| -> Result<()> {
+        let bad = |what: String| Error::InvalidArg(format!("cleaned segment {}: {what}", path.display()));
+        if seg.size > i32::MAX as u64 {
+            return Err(bad(format!("{} bytes, more than a segment can hold (2^31-1)", seg.size)));
+        }
+        // room for an entry every interval bytes, whatever segment.index.bytes says
+        let entries = seg.size / (plan.interval_bytes as u64 + 1) + 2;
+        let index_bytes = (plan.index_bytes as u64).max(entries * 12).min(i32::MAX as u64) as u32;
+        let (_, problem) = seg.scan(plan.interval_bytes, index_bytes, Some(plan.next_base)).map_err(io_err("reading", path))?;
+        match problem {
+            None => {}
+            Some(ScanProblem::Batch(e)) => return Err(bad(e.to_string())),
+            Some(ScanProblem::Offsets(_)) => {
+                return Err(bad(format!(
+                    "a batch's offsets go backwards or leave [{base}, {}) (it ends at byte {} after offset {})",
+                    plan.next_base,
+                    seg.size,
+                    seg.next_offset - 1
+                )))
+            }
+        }
+        seg.next_offset = plan.next_base;
+        seg.created_ms = plan.created_ms;
+        seg.make_inactive().map_err(io_err("trimming the indexes of", path))?;
+        if plan.last_modified_ms > 0 {
+            let t = UNIX_EPOCH + std::time::Duration::from_millis(plan.last_modified_ms as u64);
+            seg.file.set_modified(t).map_err(io_err("setting the modification time of", path))?;
+        }
+        seg.file.sync_data().map_err(io_err("fsync of", path))?;
+        for (f, p) in [(&seg.offset_index.mm.file, &offset_path), (&seg.time_index.mm.file, &time_path)] {
+            f.sync_data().map_err(io_err("fsync of", p))?;
+        }
+        seg.dirty = false;
+        Ok(())
+    })();
+    match built {
+        Ok(()) => Ok(seg),
+        Err(e) => {
+            discard_prepared(seg);
+            Err(e)
+        }
+    }
+}
+
+/// Drops a prepared segment, removing the index files it built (the .log is the caller's).
+fn discard_prepared(seg: Segment) {
+    let paths = seg.index_paths();
+    drop(seg);
+    for p in paths {
+        let _ = remove_if_exists(&p);
     }
 }
 
@@ -414,6 +593,8 @@ impl LogState {
         let clean = marker.exists();
         let mut bases = Vec::new();
         let mut index_files = Vec::new();
+        let mut swaps = Vec::new();
+        let mut leftovers = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(io_err("listing", dir))? {
             let entry = entry.map_err(io_err("listing", dir))?;
             let name = entry.file_name();
@@ -422,13 +603,33 @@ impl LogState {
                 bases.push(b);
             } else if let Some(b) = parse_index_name(name) {
                 index_files.push((b, entry.path()));
+            } else if let Some(b) = name.strip_suffix(SWAP_SUFFIX).and_then(parse_log_name) {
+                swaps.push(b);
+            } else if [DELETED_SUFFIX, CLEANED_SUFFIX, SWAP_SUFFIX].iter().any(|suffix| {
+                name.strip_suffix(suffix).is_some_and(|stem| parse_log_name(stem).is_some() || parse_index_name(stem).is_some())
+            }) {
+                // files waiting for their delayed removal, a cleaner's unfinished output,
+                // the indexes of a swap (rebuilt from the swapped log)
+                leftovers.push(entry.path());
             }
         }
+        for path in &leftovers {
+            remove_if_exists(path).map_err(io_err("removing", path))?;
+        }
         bases.sort_unstable();
+        swaps.sort_unstable();
+        let mut dir_dirty = false;
+        for b in swaps {
+            complete_swap(dir, b, &mut bases)?;
+            dir_dirty = true;
+        }
+        if dir_dirty {
+            sync_dir(dir)?;
+        }
         // indexes without their log are leftovers of an interrupted delete
         for (b, path) in index_files {
             if bases.binary_search(&b).is_err() {
-                std::fs::remove_file(&path).map_err(io_err("removing", &path))?;
+                remove_if_exists(&path).map_err(io_err("removing", &path))?;
             }
         }
         let mut segments = Vec::with_capacity(bases.len());
@@ -437,7 +638,6 @@ impl LogState {
             segments.push(Segment::open(dir, b).map_err(io_err("opening", &path))?);
         }
         let rp = if cfg.recovery_point < 0 { i64::MIN } else { cfg.recovery_point };
-        let mut dir_dirty = false;
         let mut i = 0;
         while i < segments.len() {
             let last = i + 1 == segments.len();
@@ -486,6 +686,9 @@ impl LogState {
             truncations: 0,
             scratch_batches: Vec::new(),
             scratch_headers: Vec::new(),
+            retired: Vec::new(),
+            retire_generation: 0,
+            replacing: Vec::new(),
         };
         let now = now_ms();
         if st.segments.is_empty() {
@@ -499,8 +702,9 @@ impl LogState {
         }
         let leo = st.log_end_offset();
         if cfg.log_start_offset > leo {
-            // everything on disk lies below the checkpointed start: begin again there
-            st.truncate_fully_and_start_at(cfg.log_start_offset, now)?;
+            // everything on disk lies below the checkpointed start: begin again there (no
+            // reader can hold these files yet: they go at once)
+            st.truncate_fully_and_start_at(cfg.log_start_offset, now, false)?;
         }
         let leo = st.log_end_offset();
         st.log_start_offset = cfg.log_start_offset.max(st.segments[0].base_offset).min(leo);
@@ -808,14 +1012,11 @@ impl LogState {
         self.truncations += 1;
         let now = now_ms();
         if self.segments[0].base_offset > offset {
-            return self.truncate_fully_and_start_at(offset, now);
+            return self.truncate_fully_and_start_at(offset, now, true);
         }
-        while self.segments.len() > 1 && self.active().base_offset > offset {
-            let s = self.segments.pop().expect("more than one segment");
-            let p = s.log_path.clone();
-            s.delete_files().map_err(io_err("removing", &p))?;
-            self.dir_dirty = true;
-        }
+        let keep = self.segments.partition_point(|s| s.base_offset <= offset).max(1);
+        let above: Vec<Segment> = self.segments.drain(keep..).collect();
+        self.retire(above)?;
         let index_bytes = self.cfg.segment_index_bytes;
         let seg = self.active_mut();
         let path = seg.log_path.clone();
@@ -827,11 +1028,19 @@ impl LogState {
         Ok(())
     }
 
-    fn truncate_fully_and_start_at(&mut self, offset: i64, now_ms: i64) -> Result<()> {
+    /// Drops every segment (retired, or deleted at once when `retire` is false) and starts
+    /// an empty log at `offset`.
+    fn truncate_fully_and_start_at(&mut self, offset: i64, now_ms: i64, retire: bool) -> Result<()> {
         self.truncations += 1;
-        for s in self.segments.drain(..) {
-            let p = s.log_path.clone();
-            s.delete_files().map_err(io_err("removing", &p))?;
+        let all: Vec<Segment> = self.segments.drain(..).collect();
+        if retire {
+            // a new segment may take one of the old names: retire before creating it
+            self.retire(all)?;
+        } else {
+            for s in all {
+                let p = s.log_path.clone();
+                s.delete_files().map_err(io_err("removing", &p))?;
+            }
         }
         self.dir_dirty = true;
         let seg = Segment::create(&self.dir, offset, self.cfg.segment_index_bytes, now_ms)
@@ -851,17 +1060,197 @@ impl LogState {
         while n + 1 < self.segments.len() && self.segments[n + 1].base_offset <= offset {
             n += 1;
         }
-        for s in self.segments.drain(..n) {
-            let p = s.log_path.clone();
-            s.delete_files().map_err(io_err("removing", &p))?;
-        }
-        if n > 0 {
-            self.dir_dirty = true;
-        }
+        let below: Vec<Segment> = self.segments.drain(..n).collect();
+        self.retire(below)?;
         self.log_start_offset = self.log_start_offset.max(offset).max(self.segments[0].base_offset);
         self.recovery_point = self.recovery_point.max(self.log_start_offset);
         Ok(n as u32)
     }
+}
+
+impl LogState {
+    /// Takes segments out of the log Kafka's way: renamed `*.deleted`, kept open until
+    /// `remove_deleted`. On a rename failure the rest are still retired; the first error
+    /// is returned.
+    fn retire(&mut self, segs: Vec<Segment>) -> Result<()> {
+        if segs.is_empty() {
+            return Ok(());
+        }
+        self.retire_generation += 1;
+        self.dir_dirty = true;
+        let mut first: Option<Error> = None;
+        for s in segs {
+            let p = s.log_path.clone();
+            match s.retire(self.retire_generation) {
+                Ok(r) => self.retired.push(r),
+                Err(e) => {
+                    first.get_or_insert(Error::Io { context: format!("renaming for deletion {}", p.display()), source: e });
+                }
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// Checks a replacement's arguments against the log and registers it.
+    fn plan_replace(&mut self, old_bases: &[i64], cleaned: &Path) -> Result<ReplacePlan> {
+        let Some(&base) = old_bases.first() else {
+            return Err(Error::InvalidArg("replace_segments: no segments given".into()));
+        };
+        let expect = format!("{}{CLEANED_SUFFIX}", file_name(base, "log"));
+        let canonical = |p: &Path| std::fs::canonicalize(p).map_err(io_err("resolving", p));
+        let in_dir = match cleaned.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => canonical(parent)? == canonical(&self.dir)?,
+            _ => false,
+        };
+        if !in_dir || cleaned.file_name().and_then(|n| n.to_str()) != Some(expect.as_str()) {
+            return Err(Error::InvalidArg(format!(
+                "the cleaned segment must be {}, got {}",
+                self.dir.join(&expect).display(),
+                cleaned.display()
+            )));
+        }
+        let Some(i) = self.segments.iter().position(|s| s.base_offset == base) else {
+            return Err(Error::InvalidArg(format!("no segment with base offset {base} in {}", self.dir.display())));
+        };
+        let n = old_bases.len();
+        if i + n >= self.segments.len() {
+            return Err(Error::InvalidArg(format!(
+                "segments {old_bases:?} are not all in the log or include the active segment (base {})",
+                self.active().base_offset
+            )));
+        }
+        let old = &self.segments[i..i + n];
+        if old.iter().zip(old_bases).any(|(s, &b)| s.base_offset != b) {
+            let have: Vec<i64> = old.iter().map(|s| s.base_offset).collect();
+            return Err(Error::InvalidArg(format!("segments {old_bases:?} are not contiguous in the log (it has {have:?} there)")));
+        }
+        if self.replacing.contains(&base) {
+            return Err(Error::InvalidArg(format!("a replacement of the segment at {base} is already running")));
+        }
+        let plan = ReplacePlan {
+            dir: self.dir.clone(),
+            base,
+            next_base: self.segments[i + n].base_offset,
+            old: old.iter().map(|s| (s.base_offset, s.id)).collect(),
+            truncations: self.truncations,
+            cleaned_path: cleaned.to_path_buf(),
+            interval_bytes: self.cfg.index_interval_bytes,
+            index_bytes: self.cfg.segment_index_bytes,
+            created_ms: old[0].created_ms,
+            last_modified_ms: old.iter().map(|s| s.last_modified_ms()).max().unwrap_or(0),
+        };
+        self.replacing.push(base);
+        Ok(plan)
+    }
+
+    /// Step 2 of a replacement, under the lock (renames only).
+    fn commit_replace(&mut self, plan: &ReplacePlan, mut seg: Segment) -> Result<()> {
+        let n = plan.old.len();
+        let at = self.segments.iter().position(|s| s.base_offset == plan.base);
+        let unchanged = self.truncations == plan.truncations
+            && at.is_some_and(|i| {
+                i + n < self.segments.len()
+                    && self.segments[i..i + n].iter().zip(&plan.old).all(|(s, &(b, id))| s.base_offset == b && s.id == id)
+                    && self.segments[i + n].base_offset == plan.next_base
+            });
+        let Some(i) = at.filter(|_| unchanged) else {
+            discard_prepared(seg);
+            return Err(Error::InvalidArg(format!(
+                "segments {:?} changed (deleted, truncated or replaced) while their replacement was prepared; nothing was replaced",
+                plan.old.iter().map(|&(b, _)| b).collect::<Vec<_>>()
+            )));
+        };
+        let dir = plan.dir.clone();
+        let final_log = dir.join(file_name(plan.base, "log"));
+        let final_index = dir.join(file_name(plan.base, "index"));
+        let final_time = dir.join(file_name(plan.base, "timeindex"));
+        let swap_log = with_suffix(&final_log, SWAP_SUFFIX);
+
+        // 1. indexes .cleaned -> .swap, then the log: the swap is decided
+        let decided = (|| -> Result<()> {
+            let to = with_suffix(&final_index, SWAP_SUFFIX);
+            std::fs::rename(&seg.offset_index.mm.path, &to).map_err(io_err("renaming", &seg.offset_index.mm.path))?;
+            seg.offset_index.mm.path = to;
+            step("index-swap");
+            let to = with_suffix(&final_time, SWAP_SUFFIX);
+            std::fs::rename(&seg.time_index.mm.path, &to).map_err(io_err("renaming", &seg.time_index.mm.path))?;
+            seg.time_index.mm.path = to;
+            step("timeindex-swap");
+            std::fs::rename(&plan.cleaned_path, &swap_log).map_err(io_err("renaming", &plan.cleaned_path))?;
+            seg.log_path = swap_log.clone();
+            step("log-swap");
+            sync_dir(&dir)
+        })();
+        if let Err(e) = decided {
+            if seg.log_path == swap_log {
+                // renamed but not known durable: undo, so the log stays as it was
+                let _ = std::fs::rename(&swap_log, &plan.cleaned_path);
+            }
+            discard_prepared(seg);
+            return Err(e);
+        }
+
+        // 2. the old segments go (retired: their readers keep their fds)
+        let old: Vec<Segment> = self.segments.drain(i..i + n).collect();
+        let mut first = self.retire(old).err();
+
+        // 3. .swap -> final names, the log last; then the new segment takes their place
+        let renames = [
+            (seg.offset_index.mm.path.clone(), final_index, "index"),
+            (seg.time_index.mm.path.clone(), final_time, "timeindex"),
+            (swap_log, final_log, "log"),
+        ];
+        for (from, to, what) in renames {
+            match std::fs::rename(&from, &to) {
+                Ok(()) => match what {
+                    "index" => seg.offset_index.mm.path = to,
+                    "timeindex" => seg.time_index.mm.path = to,
+                    _ => seg.log_path = to,
+                },
+                Err(e) => {
+                    // the segment still serves reads; the next open completes the swap
+                    first.get_or_insert(Error::Io { context: format!("renaming {}", from.display()), source: e });
+                }
+            }
+            step(what);
+        }
+        self.segments.insert(i, seg);
+        self.dir_dirty = true;
+        if let Err(e) = sync_dir(&dir) {
+            first.get_or_insert(e);
+        }
+        first.map_or(Ok(()), Err)
+    }
+}
+
+/// Completes a swap interrupted by a crash (a `<base>.log.swap` is present at open): the
+/// segments whose base lies in the swap's offset range are deleted, the indexes at its
+/// base (old or half-renamed) too, and the swap becomes `<base>.log` (its indexes are
+/// rebuilt by the open that follows, as for any segment whose index is missing).
+fn complete_swap(dir: &Path, base: i64, bases: &mut Vec<i64>) -> Result<()> {
+    let final_log = dir.join(file_name(base, "log"));
+    let swap = with_suffix(&final_log, SWAP_SUFFIX);
+    let end = crate::segment::valid_next_offset(&swap, base).map_err(io_err("reading", &swap))?.max(base + 1);
+    let mut kept = Vec::with_capacity(bases.len());
+    for &b in bases.iter() {
+        if b >= base && b < end {
+            for ext in ["log", "index", "timeindex"] {
+                let p = dir.join(file_name(b, ext));
+                remove_if_exists(&p).map_err(io_err("removing", &p))?;
+            }
+        } else {
+            kept.push(b);
+        }
+    }
+    for ext in ["index", "timeindex"] {
+        let p = dir.join(file_name(base, ext));
+        remove_if_exists(&p).map_err(io_err("removing", &p))?;
+    }
+    std::fs::rename(&swap, &final_log).map_err(io_err("renaming", &swap))?;
+    kept.push(base);
+    kept.sort_unstable();
+    *bases = kept;
+    Ok(())
 }
 
 #[inline]
@@ -1424,6 +1813,476 @@ mod tests {
         assert_eq!((log.log_start_offset().unwrap(), log.log_end_offset().unwrap()), (42, 42));
         assert_eq!(log.append(&make_batch(2, 1, 0), 0, 0, 1, -1).unwrap().base_offset, 42);
         log.close(false).unwrap();
+    }
+
+    // ---- file.delete.delay.ms and segment replacement ----
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn retired_segments_stay_readable_until_removed() {
+        let dir = temp_dir("log-retire");
+        let log = Log::open(&dir, small_cfg()).unwrap();
+        let batches = fill(&log, 80, 1);
+        let mut infos = Vec::new();
+        log.segments(&mut infos).unwrap();
+        assert!(infos.len() >= 5);
+        let mut regions = Vec::new();
+        log.read(0, u32::MAX, infos[1].base_offset, true, &mut regions).unwrap();
+        let before = region_bytes(&regions);
+        assert_eq!(log.deleted_generation().unwrap(), 0);
+
+        // retention: renamed, still open
+        assert_eq!(log.delete_segments_before(infos[1].base_offset).unwrap(), 1);
+        assert_eq!(log.deleted_generation().unwrap(), 1);
+        let seg0 = dir.join(crate::segment::file_name(0, "log"));
+        assert!(!seg0.exists());
+        for ext in ["log", "index", "timeindex"] {
+            assert!(dir.join(format!("{}.deleted", crate::segment::file_name(0, ext))).exists(), "{ext}");
+        }
+        assert_eq!(region_bytes(&regions), before, "a region handed out before keeps reading the renamed file");
+
+        // truncation: the segments above the cut are retired too
+        let cut = infos[3].base_offset;
+        log.truncate_to(cut).unwrap();
+        assert_eq!(log.deleted_generation().unwrap(), 2);
+        let above: Vec<i64> = infos[4..].iter().map(|s| s.base_offset).collect();
+        for &b in &above {
+            assert!(dir.join(format!("{}.deleted", crate::segment::file_name(b, "log"))).exists());
+        }
+        assert_eq!(read_all(&log, infos[1].base_offset, 1000).last().unwrap().1, cut - 1);
+        // a new segment may take a retired one's name again
+        let more = fill(&log, 40, 2);
+        assert_eq!(more[0].0, cut);
+        log.segments(&mut infos).unwrap();
+        assert!(infos.iter().any(|s| above.contains(&s.base_offset)) || infos.len() > 1);
+
+        // generation 1 only: the truncated ones wait
+        assert_eq!(log.remove_deleted(1).unwrap(), above.len() as u32);
+        assert!(!dir.join(format!("{}.deleted", crate::segment::file_name(0, "log"))).exists());
+        assert_eq!(log.remove_deleted(2).unwrap(), 0);
+        assert!(!names_in(&dir).iter().any(|n| n.ends_with(".deleted")), "{:?}", names_in(&dir));
+        assert_eq!(read_all(&log, infos[0].base_offset, 1000).len(), batches.iter().filter(|b| b.0 >= infos[0].base_offset && b.0 < cut).count() + more.len());
+
+        // close removes what still waits
+        log.delete_segments_before(infos[1].base_offset).unwrap();
+        assert!(names_in(&dir).iter().any(|n| n.ends_with(".log.deleted")));
+        log.close(true).unwrap();
+        assert!(!names_in(&dir).iter().any(|n| n.ends_with(".deleted")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn open_removes_leftover_deleted_cleaned_and_swap_index_files() {
+        let dir = temp_dir("log-leftovers");
+        let log = Log::open(&dir, small_cfg()).unwrap();
+        let batches = fill(&log, 40, 1);
+        log.close(true).unwrap();
+        let junk = [
+            "00000000000000000007.log.deleted",
+            "00000000000000000007.index.deleted",
+            "00000000000000000007.timeindex.deleted",
+            "00000000000000000000.log.cleaned",
+            "00000000000000000000.index.cleaned",
+            "00000000000000000000.timeindex.swap",
+        ];
+        for j in junk {
+            std::fs::write(dir.join(j), b"junk").unwrap();
+        }
+        std::fs::write(dir.join("notes.deleted"), b"not ours").unwrap();
+        let log = Log::open(&dir, small_cfg()).unwrap();
+        for j in junk {
+            assert!(!dir.join(j).exists(), "{j}");
+        }
+        assert!(dir.join("notes.deleted").exists(), "only the engine's own file names are removed");
+        assert_eq!(read_all(&log, 0, 1000), batches);
+        log.close(false).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A batch as the log cleaner leaves it: original base offset and last offset delta,
+    /// `records` records (0: an empty batch kept for the producer state).
+    fn cleaned_batch(base: i64, last_offset_delta: i32, records: usize, ts: i64) -> Vec<u8> {
+        let mut b = make_batch(records, 12, ts);
+        b[batch::OFF_BASE_OFFSET..batch::OFF_BASE_OFFSET + 8].copy_from_slice(&base.to_be_bytes());
+        b[batch::OFF_LAST_OFFSET_DELTA..batch::OFF_LAST_OFFSET_DELTA + 4].copy_from_slice(&last_offset_delta.to_be_bytes());
+        crate::batch::testutil::fix_crc(&mut b);
+        b
+    }
+
+    /// The cleaned form of the batches in [from, to): every third batch dropped, the others
+    /// with about half their records (single-record batches become empty batches).
+    fn clean(batches: &[(i64, i64)], from: i64, to: i64) -> (Vec<u8>, Vec<(i64, i64)>) {
+        let mut bytes = Vec::new();
+        let mut kept = Vec::new();
+        for (k, &(base, last)) in batches.iter().enumerate().filter(|&(_, &(b, _))| b >= from && b < to) {
+            if k % 3 == 1 {
+                continue;
+            }
+            let delta = (last - base) as i32;
+            bytes.extend(cleaned_batch(base, delta, ((delta + 1) / 2) as usize, 5000 + base));
+            kept.push((base, last));
+        }
+        (bytes, kept)
+    }
+
+    fn cleaned_path(dir: &Path, base: i64) -> PathBuf {
+        dir.join(format!("{}.cleaned", crate::segment::file_name(base, "log")))
+    }
+
+    #[test]
+    fn replace_segments_swaps_in_a_cleaned_segment() {
+        let dir = temp_dir("log-replace");
+        let log = Log::open(&dir, small_cfg()).unwrap();
+        let batches = fill(&log, 90, 1);
+        let mut infos = Vec::new();
+        log.segments(&mut infos).unwrap();
+        assert!(infos.len() >= 5);
+        assert_eq!(infos.iter().map(|s| s.is_active).collect::<Vec<_>>().iter().sum::<i32>(), 1);
+        assert_eq!(infos.last().unwrap().is_active, 1);
+        let (b1, b2, b3) = (infos[1].base_offset, infos[2].base_offset, infos[3].base_offset);
+        let (bytes, kept) = clean(&batches, b1, b3);
+        assert!(kept.len() >= 4 && bytes.len() < (infos[1].size_bytes + infos[2].size_bytes) as usize);
+        std::fs::write(cleaned_path(&dir, b1), &bytes).unwrap();
+        // a reader holding the old segment's region
+        let mut old_regions = Vec::new();
+        log.read(b1, u32::MAX, b2, true, &mut old_regions).unwrap();
+        let old_bytes = region_bytes(&old_regions);
+        let mut regions = Vec::new();
+        let old_mtime = infos[1].last_modified_ms.max(infos[2].last_modified_ms);
+
+        log.replace_segments(&[b1, b2], &cleaned_path(&dir, b1)).unwrap();
+
+        let mut expect: Vec<(i64, i64)> = batches.iter().copied().filter(|&(b, _)| b < b1).collect();
+        expect.extend(kept.iter().copied());
+        expect.extend(batches.iter().copied().filter(|&(b, _)| b >= b3));
+        assert_consistent(&log, &expect);
+        log.segments(&mut infos).unwrap();
+        assert_eq!(infos[1].base_offset, b1);
+        assert_eq!(infos[2].base_offset, b3);
+        assert_eq!(infos[1].size_bytes, bytes.len() as u64);
+        assert_eq!(infos[1].last_modified_ms, old_mtime, "the cleaned segment keeps the old modification time");
+        // an offset in a gap reads from the next batch kept
+        let gap = batches.iter().enumerate().find(|&(k, &(b, _))| b >= b1 && k % 3 == 1).unwrap().1 .0;
+        log.read(gap, 1, -1, true, &mut regions).unwrap();
+        assert!(batches_in(&region_bytes(&regions))[0].0 > gap);
+        // the raw bytes on disk are the cleaned file's
+        log.read(b1, u32::MAX, b3, true, &mut regions).unwrap();
+        assert_eq!(region_bytes(&regions), bytes);
+        // the old segments: renamed, the reader's region still reads them
+        let names = names_in(&dir);
+        for b in [b1, b2] {
+            for ext in ["log", "index", "timeindex"] {
+                assert!(names.contains(&format!("{}.deleted", crate::segment::file_name(b, ext))), "{names:?}");
+            }
+        }
+        assert!(!dir.join(crate::segment::file_name(b2, "log")).exists());
+        assert!(!names.iter().any(|n| n.ends_with(".swap") || n.ends_with(".cleaned")), "{names:?}");
+        // the region was read before the swap: its fd is the retired old segment's
+        assert_eq!(region_bytes(&old_regions), old_bytes);
+        assert_eq!(log.remove_deleted(log.deleted_generation().unwrap()).unwrap(), 0);
+        assert!(!names_in(&dir).iter().any(|n| n.ends_with(".deleted")));
+
+        // the cleaned segment survives appends, a clean reopen and a full recovery scan
+        let more = fill(&log, 10, 2);
+        expect.extend(more);
+        log.close(true).unwrap();
+        let log = Log::open(&dir, small_cfg()).unwrap();
+        assert_consistent(&log, &expect);
+        log.close(false).unwrap();
+        let log = Log::open(&dir, LogConfig { recovery_point: 0, ..small_cfg() }).unwrap();
+        assert_consistent(&log, &expect);
+        log.close(false).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_reader_of_a_replaced_segment_keeps_reading_it() {
+        let dir = temp_dir("log-replace-reader");
+        let log = Log::open(&dir, small_cfg()).unwrap();
+        let batches = fill(&log, 60, 1);
+        let mut infos = Vec::new();
+        log.segments(&mut infos).unwrap();
+        let (b0, b1) = (infos[0].base_offset, infos[1].base_offset);
+        let mut regions = Vec::new();
+        log.read(b0, u32::MAX, b1, true, &mut regions).unwrap();
+        let before = region_bytes(&regions);
+        let (bytes, _) = clean(&batches, b0, b1);
+        std::fs::write(cleaned_path(&dir, b0), &bytes).unwrap();
+        log.replace_segments(&[b0], &cleaned_path(&dir, b0)).unwrap();
+        assert_eq!(region_bytes(&regions), before, "the old fd stays open until remove_deleted");
+        log.remove_deleted(u64::MAX).unwrap();
+        log.close(false).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn replace_segments_accepts_an_empty_cleaned_file() {
+        let dir = temp_dir("log-replace-empty");
+        let log = Log::open(&dir, small_cfg()).unwrap();
+        let batches = fill(&log, 60, 1);
+        let mut infos = Vec::new();
+        log.segments(&mut infos).unwrap();
+        let (b0, b2) = (infos[0].base_offset, infos[2].base_offset);
+        std::fs::write(cleaned_path(&dir, b0), b"").unwrap();
+        log.replace_segments(&[b0, infos[1].base_offset], &cleaned_path(&dir, b0)).unwrap();
+        let expect: Vec<(i64, i64)> = batches.iter().copied().filter(|&(b, _)| b >= b2).collect();
+        assert_consistent_from(&log, 0, &expect);
+        log.close(false).unwrap();
+        let log = Log::open(&dir, LogConfig { recovery_point: 0, ..small_cfg() }).unwrap();
+        assert_consistent_from(&log, 0, &expect);
+        log.close(false).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// assert_consistent for a log whose reads start at `from`.
+    fn assert_consistent_from(log: &Log, from: i64, expect: &[(i64, i64)]) {
+        assert_eq!(read_all(log, from, 300), expect);
+        let g = log.lock();
+        let st = g.state.as_ref().unwrap();
+        for (i, s) in st.segments.iter().enumerate() {
+            let next = st.segments.get(i + 1).map(|n| n.base_offset);
+            assert!(s.indexes_sane(next), "segment {} indexes", s.base_offset);
+        }
+    }
+
+    #[test]
+    fn replace_segments_rejects_bad_arguments_and_bad_files_leaving_the_log_unchanged() {
+        let dir = temp_dir("log-replace-bad");
+        let log = Log::open(&dir, small_cfg()).unwrap();
+        let batches = fill(&log, 90, 1);
+        let mut infos = Vec::new();
+        log.segments(&mut infos).unwrap();
+        let n = infos.len();
+        let (b1, b2, b3) = (infos[1].base_offset, infos[2].base_offset, infos[3].base_offset);
+        let (good, kept) = clean(&batches, b1, b3);
+        let path = cleaned_path(&dir, b1);
+        std::fs::write(&path, &good).unwrap();
+        let names_before = names_in(&dir);
+        let check_unchanged = |log: &Log| {
+            assert_consistent(log, &batches);
+            assert_eq!(names_in(&dir), names_before);
+        };
+        let invalid = |r: Result<()>, what: &str| match r {
+            Err(Error::InvalidArg(m)) => assert!(m.contains(what), "{m} should mention {what}"),
+            other => panic!("expected InvalidArg({what}), got {other:?}"),
+        };
+        // arguments
+        invalid(log.replace_segments(&[], &path), "no segments");
+        invalid(log.replace_segments(&[b1, b2], &dir.join("x.log.cleaned")), "must be");
+        invalid(log.replace_segments(&[b2], &path), "must be");
+        let other_dir = temp_dir("log-replace-bad-other");
+        invalid(log.replace_segments(&[b1, b2], &other_dir.join(path.file_name().unwrap())), "must be");
+        invalid(log.replace_segments(&[b1 + 1], &cleaned_path(&dir, b1 + 1)), "no segment");
+        invalid(log.replace_segments(&[b1, b3], &path), "not contiguous");
+        let all: Vec<i64> = infos[1..].iter().map(|s| s.base_offset).collect();
+        invalid(log.replace_segments(&all, &path), "active segment");
+        check_unchanged(&log);
+
+        // files: each written as the cleaned file in turn
+        let first = &good[..validate_batch(&good, 0, Strictness::Stored).unwrap().size_bytes as usize];
+        let mut bad_crc = good.clone();
+        let last = bad_crc.len() - 1;
+        bad_crc[last] ^= 1;
+        let below = [cleaned_batch(b1 - 1, 0, 1, 1), good.clone()].concat();
+        let past = [good.clone(), cleaned_batch(b3, 0, 1, 1)].concat();
+        let straddles = [good.clone(), cleaned_batch(b3 - 1, 1, 1, 1)].concat();
+        let backwards = [good.clone(), first.to_vec()].concat();
+        let torn = good[..good.len() - 3].to_vec();
+        let mut bad_magic = good.clone();
+        bad_magic[batch::OFF_MAGIC] = 1;
+        let count_above_delta = cleaned_batch(b1, 0, 2, 1);
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (bad_crc, "crc mismatch"),
+            (below, "leave"),
+            (past, "leave"),
+            (straddles, "leave"),
+            (backwards, "backwards"),
+            (torn, "runs past the end"),
+            (bad_magic, "magic 1"),
+            (count_above_delta, "inconsistent with record count"),
+        ];
+        for (bytes, what) in cases {
+            std::fs::write(&path, &bytes).unwrap();
+            invalid(log.replace_segments(&[b1, b2], &path), what);
+            assert!(path.exists(), "the cleaned file is left to the caller");
+            std::fs::write(&path, &good).unwrap();
+            check_unchanged(&log);
+        }
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(log.replace_segments(&[b1, b2], &path), Err(Error::Io { .. })));
+
+        // and the good file still goes in afterwards
+        std::fs::write(&path, &good).unwrap();
+        log.replace_segments(&[b1, b2], &path).unwrap();
+        log.segments(&mut infos).unwrap();
+        assert_eq!(infos.len(), n - 1);
+        let mut expect: Vec<(i64, i64)> = batches.iter().copied().filter(|&(b, _)| b < b1).collect();
+        expect.extend(kept);
+        expect.extend(batches.iter().copied().filter(|&(b, _)| b >= b3));
+        assert_consistent(&log, &expect);
+        log.close(false).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&other_dir).unwrap();
+    }
+
+    #[test]
+    fn replace_segments_fails_when_the_log_changes_while_it_is_prepared() {
+        for change in ["retention", "truncation", "replacement", "close"] {
+            let dir = temp_dir(&format!("log-replace-race-{change}"));
+            let log = Arc::new(Log::open(&dir, small_cfg()).unwrap());
+            let batches = fill(&log, 90, 1);
+            let mut infos = Vec::new();
+            log.segments(&mut infos).unwrap();
+            let (b1, b2, b3) = (infos[1].base_offset, infos[2].base_offset, infos[3].base_offset);
+            let (good, _) = clean(&batches, b1, b3);
+            std::fs::write(cleaned_path(&dir, b1), &good).unwrap();
+            let (other, _) = clean(&batches, b2, b3);
+            std::fs::write(cleaned_path(&dir, b2), &other).unwrap();
+            let racer = Arc::clone(&log);
+            let racer_dir = dir.clone();
+            let change_name = change.to_string();
+            crate::segment::STEP_HOOK.with(|h| {
+                *h.borrow_mut() = Some(Box::new(move |name: &str| {
+                    if name != "prepared" {
+                        return;
+                    }
+                    match change_name.as_str() {
+                        "retention" => {
+                            racer.delete_segments_before(b2).unwrap();
+                        }
+                        "truncation" => racer.truncate_to(b3 + 1).unwrap(),
+                        // an inner replacement of the second segment (its steps skip the hook)
+                        "replacement" => racer.replace_segments(&[b2], &cleaned_path(&racer_dir, b2)).unwrap(),
+                        _ => racer.close(false).unwrap(),
+                    }
+                }))
+            });
+            let r = log.replace_segments(&[b1, b2], &cleaned_path(&dir, b1));
+            crate::segment::STEP_HOOK.with(|h| *h.borrow_mut() = None);
+            if change == "close" {
+                assert!(matches!(r, Err(Error::Closed)), "{r:?}");
+            } else {
+                match r {
+                    Err(Error::InvalidArg(m)) => assert!(m.contains("changed"), "{m}"),
+                    other => panic!("{change}: {other:?}"),
+                }
+                log.segments(&mut infos).unwrap();
+                assert_ne!(infos.iter().find(|s| s.base_offset == b1).map(|s| s.size_bytes), Some(good.len() as u64));
+                log.close(false).unwrap();
+            }
+            let names = names_in(&dir);
+            assert!(!names.iter().any(|n| n.contains(".index.") || n.contains(".timeindex.") || n.ends_with(".swap")), "{change}: {names:?}");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    /// Runs a replacement, snapshotting the directory before it, after preparing, and
+    /// after every rename; then opens every snapshot as a crashed log (no clean-shutdown
+    /// marker) and checks what it reads.
+    fn crash_at_every_step(name: &str, clean_to: fn(&[i64]) -> i64) {
+        let dir = temp_dir(name);
+        let log = Log::open(&dir, small_cfg()).unwrap();
+        let batches = fill(&log, 90, 1);
+        log.flush().unwrap();
+        let mut infos = Vec::new();
+        log.segments(&mut infos).unwrap();
+        let bases: Vec<i64> = infos.iter().map(|s| s.base_offset).collect();
+        let (b1, b2, b3) = (bases[1], bases[2], bases[3]);
+        // the cleaned batches come from [b1, clean_to): a cleaned file may end early
+        let (bytes, kept) = clean(&batches, b1, clean_to(&bases));
+        std::fs::write(cleaned_path(&dir, b1), &bytes).unwrap();
+        let rp = log.log_end_offset().unwrap();
+
+        let snaps = temp_dir(&format!("{name}-snaps"));
+        let steps: Arc<Mutex<Vec<(String, PathBuf)>>> = Arc::new(Mutex::new(Vec::new()));
+        let snap = {
+            let steps = Arc::clone(&steps);
+            let (dir, snaps) = (dir.clone(), snaps.clone());
+            move |step: &str| {
+                let mut s = steps.lock().unwrap();
+                let to = snaps.join(format!("{:02}-{step}", s.len()));
+                copy_dir(&dir, &to);
+                s.push((step.to_string(), to));
+            }
+        };
+        snap("start");
+        let hook = snap.clone();
+        crate::segment::STEP_HOOK.with(|h| *h.borrow_mut() = Some(Box::new(hook)));
+        log.replace_segments(&[b1, b2], &cleaned_path(&dir, b1)).unwrap();
+        crate::segment::STEP_HOOK.with(|h| *h.borrow_mut() = None);
+        snap("end");
+        drop(log); // a crash: no close
+
+        let steps = steps.lock().unwrap().clone();
+        let names: Vec<&str> = steps.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["start", "prepared", "index-swap", "timeindex-swap", "log-swap", "retire", "retire", "retire", "retire", "retire", "retire", "index", "timeindex", "log", "end"]
+        );
+        let before: Vec<(i64, i64)> = batches.clone();
+        let swap_last = kept.last().map_or(b1, |k| k.1);
+        let mut decided = false;
+        for (step, snapshot) in &steps {
+            decided |= step == "log-swap";
+            // a second old segment wholly past the cleaned data survives a crash that
+            // happens before it was renamed (its offsets are not in the swap's range)
+            let b2_survives = decided && b2 > swap_last && snapshot.join(crate::segment::file_name(b2, "log")).exists();
+            let expect: Vec<(i64, i64)> = if !decided {
+                before.clone()
+            } else {
+                let mut e: Vec<(i64, i64)> = batches.iter().copied().filter(|&(b, _)| b < b1).collect();
+                e.extend(kept.iter().copied());
+                if b2_survives {
+                    e.extend(batches.iter().copied().filter(|&(b, _)| b >= b2 && b < b3));
+                }
+                e.extend(batches.iter().copied().filter(|&(b, _)| b >= b3));
+                e
+            };
+            for recovery_point in [rp, 0] {
+                let work = snaps.join("work");
+                copy_dir(snapshot, &work);
+                let log = Log::open(&work, LogConfig { recovery_point, ..small_cfg() })
+                    .unwrap_or_else(|e| panic!("{name} after {step}: open failed: {e}"));
+                assert_consistent(&log, &expect);
+                let left = names_in(&work);
+                assert!(
+                    !left.iter().any(|n| n.ends_with(".swap") || n.ends_with(".cleaned") || n.ends_with(".deleted")),
+                    "{name} after {step}: {left:?}"
+                );
+                let mut infos = Vec::new();
+                log.segments(&mut infos).unwrap();
+                let got: Vec<i64> = infos.iter().map(|s| s.base_offset).collect();
+                let want: Vec<i64> = if decided {
+                    bases.iter().copied().filter(|&b| b != b2 || b2_survives).collect()
+                } else {
+                    bases.clone()
+                };
+                assert_eq!(got, want, "{name} after {step}");
+                // and it goes on taking appends
+                let r = log.append(&make_batch(1, 5, 0), 0, 0, 1, -1).unwrap();
+                assert_eq!(r.base_offset, batches.last().unwrap().1 + 1);
+                log.close(false).unwrap();
+            }
+        }
+        std::fs::remove_dir_all(&snaps).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_crash_at_every_step_of_a_swap_leaves_a_readable_log() {
+        // the cleaned data reaches into the second old segment: the swap covers both
+        crash_at_every_step("log-crash-swap", |bases| bases[3]);
+    }
+
+    #[test]
+    fn a_crash_at_every_step_of_a_swap_that_ends_early_leaves_a_readable_log() {
+        // everything from the second old segment on was cleaned away
+        crash_at_every_step("log-crash-swap-short", |bases| bases[2]);
     }
 
     /// Prints throughput figures (not a test of timings): `cargo test --release -- --ignored --nocapture`.

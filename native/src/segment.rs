@@ -2,7 +2,7 @@
 //! pwritev; reads walk batch headers with pread (the data bytes are never read here,
 //! except by recovery, which must check every CRC).
 
-use crate::batch::{validate_batch, BatchHeader, Strictness, HEADER_BYTES, LOG_OVERHEAD_BYTES};
+use crate::batch::{validate_batch, BatchError, BatchHeader, Strictness, HEADER_BYTES, LOG_OVERHEAD_BYTES};
 use crate::batch::{be_i32, MIN_BATCH_LENGTH, OFF_BATCH_LENGTH};
 use crate::offset_index::OffsetIndex;
 use crate::sys;
@@ -12,11 +12,151 @@ use std::io::{self, IoSlice};
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 pub fn file_name(base_offset: i64, ext: &str) -> String {
     format!("{base_offset:020}.{ext}")
+}
+
+/// Suffix of a segment file renamed for deletion (removed after file.delete.delay.ms).
+pub const DELETED_SUFFIX: &str = ".deleted";
+/// Suffix of a segment written by the log cleaner, not yet part of the log.
+pub const CLEANED_SUFFIX: &str = ".cleaned";
+/// Suffix of a cleaned segment whose swap into the log has been decided.
+pub const SWAP_SUFFIX: &str = ".swap";
+
+/// `path` with `suffix` appended to its file name ("x.log" -> "x.log.deleted").
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Removes a file; a file already gone is fine.
+pub fn remove_if_exists(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Renames a file; Ok(false) when `from` does not exist.
+fn rename_if_exists(from: &Path, to: &Path) -> io::Result<bool> {
+    match std::fs::rename(from, to) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+// Test hook: called after each step of a segment swap or retirement whose effect a
+// crash could leave on disk (the crash tests snapshot the directory there).
+#[cfg(test)]
+pub type StepHook = Box<dyn FnMut(&str)>;
+#[cfg(test)]
+thread_local! {
+    pub static STEP_HOOK: std::cell::RefCell<Option<StepHook>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A named step of a multi-file operation; a no-op outside tests.
+#[inline]
+pub fn step(name: &str) {
+    #[cfg(test)]
+    {
+        // taken out while it runs: steps of operations the hook itself starts are not seen
+        let hook = STEP_HOOK.with(|h| h.borrow_mut().take());
+        if let Some(mut f) = hook {
+            f(name);
+            STEP_HOOK.with(|h| {
+                let mut slot = h.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some(f);
+                }
+            });
+        }
+    }
+    #[cfg(not(test))]
+    let _ = name;
+}
+
+/// Identifies a Segment value for its whole life (a replacement checks that the segments
+/// it was prepared against are still the ones in the log).
+static NEXT_SEGMENT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn next_segment_id() -> u64 {
+    NEXT_SEGMENT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Why a scan stopped before the end of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanProblem {
+    /// The batch itself is bad (torn, bad CRC, bad fields).
+    Batch(BatchError),
+    /// A valid batch whose offsets go backwards or leave the segment's range.
+    Offsets(String),
+}
+
+impl std::fmt::Display for ScanProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScanProblem::Batch(e) => write!(f, "{e}"),
+            ScanProblem::Offsets(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// A segment taken out of the log: its files renamed to `*.deleted`, its .log still open
+/// (fds already handed to readers stay valid) until `remove` closes and unlinks them.
+pub struct Retired {
+    file: Arc<File>,
+    paths: Vec<PathBuf>,
+    /// Which retirement (the log's counter) took it out.
+    pub generation: u64,
+}
+
+impl Retired {
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
+    }
+
+    /// Closes the file (the fd closes when the last Arc goes) and unlinks the renamed files.
+    pub fn remove(self) -> io::Result<()> {
+        let Retired { file, paths, .. } = self;
+        drop(file);
+        for p in &paths {
+            remove_if_exists(p)?;
+        }
+        Ok(())
+    }
+}
+
+/// The offset after the last batch of the valid prefix of a segment file (batches that
+/// validate, offsets increasing from `base_offset`); `base_offset` when there is none.
+pub fn valid_next_offset(path: &Path, base_offset: i64) -> io::Result<i64> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut reader = ChunkReader::new(&file);
+    let (mut pos, mut next) = (0u64, base_offset);
+    while pos < len {
+        let left = len - pos;
+        let head = reader.bytes_at(pos, (LOG_OVERHEAD_BYTES as u64).min(left) as usize)?;
+        if head.len() < LOG_OVERHEAD_BYTES || be_i32(head, OFF_BATCH_LENGTH) < MIN_BATCH_LENGTH {
+            break;
+        }
+        let whole = be_i32(head, OFF_BATCH_LENGTH) as u64 + LOG_OVERHEAD_BYTES as u64;
+        if whole > left {
+            break;
+        }
+        let Ok(h) = validate_batch(reader.bytes_at(pos, whole as usize)?, pos, Strictness::Stored) else { break };
+        if h.base_offset < next {
+            break;
+        }
+        next = h.next_offset();
+        pos += whole;
+    }
+    Ok(next)
 }
 
 /// What a recovery scan found.
@@ -31,6 +171,8 @@ pub struct RecoverOutcome {
 }
 
 pub struct Segment {
+    /// Unique among the Segment values of the process.
+    pub id: u64,
     pub base_offset: i64,
     pub file: Arc<File>,
     pub log_path: PathBuf,
@@ -72,6 +214,7 @@ impl Segment {
         offset_index.preallocate(index_bytes as usize)?;
         time_index.preallocate(index_bytes as usize)?;
         Ok(Segment {
+            id: next_segment_id(),
             base_offset,
             file: Arc::new(file),
             log_path,
@@ -91,7 +234,16 @@ impl Segment {
     /// Opens an existing segment; its indexes are not trusted until checked (`indexes_sane`)
     /// or rebuilt (`recover`).
     pub fn open(dir: &Path, base_offset: i64) -> io::Result<Segment> {
-        let log_path = dir.join(file_name(base_offset, "log"));
+        Segment::open_files(
+            dir.join(file_name(base_offset, "log")),
+            &dir.join(file_name(base_offset, "index")),
+            &dir.join(file_name(base_offset, "timeindex")),
+            base_offset,
+        )
+    }
+
+    /// `open` with explicit file names (a cleaned segment before its swap into the log).
+    pub fn open_files(log_path: PathBuf, offset_path: &Path, time_path: &Path, base_offset: i64) -> io::Result<Segment> {
         let file = open_log_file(&log_path, false)?;
         let meta = file.metadata()?;
         let created_ms = meta
@@ -101,13 +253,12 @@ impl Segment {
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        let offset_path = dir.join(file_name(base_offset, "index"));
-        let time_path = dir.join(file_name(base_offset, "timeindex"));
         let index_missing = !offset_path.exists() || !time_path.exists();
-        let offset_index = OffsetIndex::open(&offset_path, base_offset)?;
-        let time_index = TimeIndex::open(&time_path, base_offset)?;
+        let offset_index = OffsetIndex::open(offset_path, base_offset)?;
+        let time_index = TimeIndex::open(time_path, base_offset)?;
         let (max_timestamp, offset_of_max_timestamp) = time_index.last_entry().unwrap_or((-1, base_offset));
         Ok(Segment {
+            id: next_segment_id(),
             base_offset,
             file: Arc::new(file),
             log_path,
@@ -190,6 +341,29 @@ impl Segment {
         index_bytes: u32,
         next_offset_limit: Option<i64>,
     ) -> io::Result<RecoverOutcome> {
+        let (pos, problem) = self.scan(interval_bytes, index_bytes, next_offset_limit)?;
+        let file_len = self.size;
+        let truncated_bytes = file_len - pos;
+        if truncated_bytes > 0 {
+            self.file.set_len(pos)?;
+            self.dirty = true;
+        }
+        self.size = pos;
+        Ok(RecoverOutcome { valid_bytes: pos, truncated_bytes, problem: problem.map(|p| p.to_string()) })
+    }
+
+    /// Reads the whole file once: validates every batch (CRC included; `Stored`
+    /// strictness, so offset gaps and empty batches as the log cleaner writes them pass),
+    /// checks that offsets increase from the base and stay below `next_offset_limit`, and
+    /// rebuilds both indexes (preallocated to index_bytes) and the max timestamp. Stops at
+    /// the first problem: returns the bytes of valid batches and the problem. Sets `size`
+    /// to the file length; the file is not modified.
+    pub fn scan(
+        &mut self,
+        interval_bytes: u32,
+        index_bytes: u32,
+        next_offset_limit: Option<i64>,
+    ) -> io::Result<(u64, Option<ScanProblem>)> {
         // garbage (not zeros) may follow the counted entries: clear whole files
         self.offset_index.truncate_entries(0);
         self.time_index.truncate_entries(0);
@@ -208,7 +382,7 @@ impl Segment {
         let file = Arc::clone(&self.file);
         let mut reader = ChunkReader::new(&file);
         let mut pos: u64 = 0;
-        let mut problem: Option<String> = None;
+        let mut problem: Option<ScanProblem> = None;
         while pos < file_len {
             let left = file_len - pos;
             let head = reader.bytes_at(pos, (LOG_OVERHEAD_BYTES as u64).min(left) as usize)?;
@@ -222,7 +396,7 @@ impl Segment {
             let h = match validate_batch(bytes, pos, Strictness::Stored) {
                 Ok(h) => h,
                 Err(e) => {
-                    problem = Some(e.to_string());
+                    problem = Some(ScanProblem::Batch(e));
                     break;
                 }
             };
@@ -230,20 +404,17 @@ impl Segment {
                 || h.last_offset() - self.base_offset > i32::MAX as i64
                 || next_offset_limit.is_some_and(|limit| h.last_offset() >= limit)
             {
-                problem = Some(format!("batch at byte {pos}: offset {} out of sequence", h.base_offset));
+                problem = Some(ScanProblem::Offsets(format!(
+                    "batch at byte {pos}: offset {} out of sequence",
+                    h.base_offset
+                )));
                 break;
             }
             self.index_batch(pos, &h, interval_bytes);
             self.next_offset = h.next_offset();
             pos += h.size_bytes as u64;
         }
-        let truncated_bytes = file_len - pos;
-        if truncated_bytes > 0 {
-            self.file.set_len(pos)?;
-            self.dirty = true;
-        }
-        self.size = pos;
-        Ok(RecoverOutcome { valid_bytes: pos, truncated_bytes, problem })
+        Ok((pos, problem))
     }
 
     /// For a segment whose indexes are trusted: walks the headers after the last index
@@ -365,6 +536,24 @@ impl Segment {
         self.time_index.trim()?;
         self.dirty = true;
         Ok(())
+    }
+
+    /// Takes the segment out of the log Kafka's way (file.delete.delay.ms): renames its
+    /// three files to `*.deleted` (the .log first: an index without its log is removed on
+    /// open) and releases the indexes; the .log stays open until `Retired::remove`.
+    pub fn retire(self, generation: u64) -> io::Result<Retired> {
+        let paths = [self.log_path.clone(), self.offset_index.mm.path.clone(), self.time_index.mm.path.clone()];
+        let file = Arc::clone(&self.file);
+        drop(self);
+        let mut moved = Vec::with_capacity(3);
+        for p in &paths {
+            let to = with_suffix(p, DELETED_SUFFIX);
+            if rename_if_exists(p, &to)? {
+                moved.push(to);
+            }
+            step("retire");
+        }
+        Ok(Retired { file, paths: moved, generation })
     }
 
     /// Removes the three files (the fds close when the last Arc goes).

@@ -23,7 +23,8 @@ export interface LogOpenOptions extends Partial<LogConfig> {
   recoveryPoint?: number;
   /** From the log dir's log-start-offset checkpoint. */
   logStartOffset?: number;
-  /** Called when a background flush (flush.messages, flush.ms) fails; default: a process warning. */
+  /** Called when a background flush (flush.messages, flush.ms) or the delayed removal of
+   *  deleted segment files (file.delete.delay.ms) fails; default: a process warning. */
   onBackgroundError?: (err: Error) => void;
 }
 
@@ -39,6 +40,10 @@ export class Log {
   private runningFlush: Promise<void> | null = null;
   private queuedFlush: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
+  /** Timers removing retired segment files after file.delete.delay.ms. */
+  private readonly deleteTimers = new Set<NodeJS.Timeout>();
+  /** The engine's retirement counter covered by a timer already. */
+  private scheduledDeleteGeneration = 0;
   private closed = false;
 
   private constructor(dir: string, native: NativeLogHandle, config: LogConfig, onBackgroundError?: (err: Error) => void) {
@@ -46,7 +51,7 @@ export class Log {
     this.native = native;
     this.currentConfig = config;
     this.onBackgroundError =
-      onBackgroundError ?? ((err) => process.emitWarning(`strand storage: background flush of ${dir} failed: ${err.message}`));
+      onBackgroundError ?? ((err) => process.emitWarning(`strand storage: background work on ${dir} failed: ${err.message}`));
     native.setResultArray(this.result);
     native.setRegionArray(this.regionArray);
   }
@@ -150,14 +155,64 @@ export class Log {
     return offset < 0 ? null : { offset, timestamp: this.result[1] };
   }
 
-  /** Removes every batch at or above `offset` (follower truncation). */
+  /**
+   * Removes every batch at or above `offset` (follower truncation). Whole segments above
+   * it are deleted as deleteSegmentsBefore deletes them (renamed, removed after the delay).
+   */
   truncateTo(offset: number): void {
-    this.native.truncateTo(offset);
+    try {
+      this.native.truncateTo(offset);
+    } finally {
+      this.scheduleDeletedRemoval();
+    }
   }
 
-  /** Deletes whole segments entirely below `offset` and raises the log start offset; returns how many. */
+  /**
+   * Deletes whole segments entirely below `offset` and raises the log start offset; returns
+   * how many. Kafka's file.delete.delay.ms: the segments leave the log at once, but their
+   * files are only renamed to `<name>.deleted` and stay open, so a fetch that already holds
+   * their regions keeps reading; they are closed and removed after fileDeleteDelayMs (at
+   * once when it is 0, on close, or on the next open after a crash).
+   */
   deleteSegmentsBefore(offset: number): number {
-    return this.native.deleteSegmentsBefore(offset);
+    try {
+      return this.native.deleteSegmentsBefore(offset);
+    } finally {
+      this.scheduleDeletedRemoval();
+    }
+  }
+
+  /**
+   * The log cleaner's swap (Kafka's .cleaned -> .swap protocol). `cleanedLogPath` must be
+   * `cleanedSegmentPath(log.dir, oldBaseOffsets[0])`, holding whole v2 batches with their
+   * original offsets (increasing; gaps and empty batches are fine), all within
+   * [oldBaseOffsets[0], the base offset of the segment after the last old one).
+   * `oldBaseOffsets` are contiguous non-active segments (see segments()).
+   *
+   * The engine validates every batch (CRC, offsets) and builds the indexes, then, holding
+   * the log's lock only for renames, swaps the file in: readers see the old segments or the
+   * new one, never a mix. The old segments are deleted as deleteSegmentsBefore deletes
+   * them. A crash at any point leaves a log that opens with either the old segments or
+   * the new one. On an error (INVALID_ARGUMENT for a bad file or arguments, or when the
+   * segments changed meanwhile) the log is unchanged and the cleaned file is left to the
+   * caller. Reads the cleaned file once on this thread: see replaceSegmentsAsync.
+   */
+  replaceSegments(oldBaseOffsets: readonly number[], cleanedLogPath: string): void {
+    try {
+      this.native.replaceSegments(oldBaseOffsets, cleanedLogPath);
+    } finally {
+      this.scheduleDeletedRemoval();
+    }
+  }
+
+  /** replaceSegments with the validation and indexing in the libuv pool, off the event loop. */
+  async replaceSegmentsAsync(oldBaseOffsets: readonly number[], cleanedLogPath: string): Promise<void> {
+    if (this.closed) throw new StorageError('CLOSED', 'the log is closed');
+    try {
+      await this.native.replaceSegmentsAsync(oldBaseOffsets, cleanedLogPath);
+    } finally {
+      if (!this.closed) this.scheduleDeletedRemoval();
+    }
   }
 
   /** Raises the log start offset without deleting data (DeleteRecords). */
@@ -173,7 +228,14 @@ export class Log {
     const a = this.native.segments();
     const out: SegmentInfo[] = [];
     for (let at = 0; at < a.length; at += SEGMENT_STRIDE) {
-      out.push({ baseOffset: a[at], sizeBytes: a[at + 1], largestTimestamp: a[at + 2], createdMs: a[at + 3], lastModifiedMs: a[at + 4] });
+      out.push({
+        baseOffset: a[at],
+        sizeBytes: a[at + 1],
+        largestTimestamp: a[at + 2],
+        createdMs: a[at + 3],
+        lastModifiedMs: a[at + 4],
+        isActive: a[at + 5] !== 0,
+      });
     }
     return out;
   }
@@ -200,11 +262,13 @@ export class Log {
     return next;
   }
 
-  /** Flushes and closes, leaving the clean-shutdown marker. */
+  /** Flushes and closes, leaving the clean-shutdown marker. Deleted segment files still
+   *  waiting for file.delete.delay.ms are removed now. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.clearFlushTimer();
+    this.clearDeleteTimers();
     await this.settleFlushes();
     await this.native.close(true);
   }
@@ -214,6 +278,7 @@ export class Log {
     if (this.closed) throw new StorageError('CLOSED', 'the log is closed');
     this.closed = true;
     this.clearFlushTimer();
+    this.clearDeleteTimers();
     await this.settleFlushes();
     await this.native.delete();
   }
@@ -251,6 +316,38 @@ export class Log {
       if (!this.closed) this.backgroundFlush();
     }, Math.min(this.currentConfig.flushMs, 0x7fffffff));
     this.flushTimer.unref();
+  }
+
+  /** Removes the segments retired so far once fileDeleteDelayMs has passed. */
+  private scheduleDeletedRemoval(): void {
+    if (this.closed) return;
+    const generation = this.native.deletedGeneration();
+    if (generation <= this.scheduledDeleteGeneration) return;
+    this.scheduledDeleteGeneration = generation;
+    const delayMs = this.currentConfig.fileDeleteDelayMs;
+    if (delayMs <= 0) {
+      this.removeDeleted(generation);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.deleteTimers.delete(timer);
+      if (!this.closed) this.removeDeleted(generation);
+    }, Math.min(delayMs, 0x7fffffff));
+    timer.unref();
+    this.deleteTimers.add(timer);
+  }
+
+  private removeDeleted(generation: number): void {
+    try {
+      this.native.removeDeleted(generation);
+    } catch (err) {
+      this.onBackgroundError(err as Error);
+    }
+  }
+
+  private clearDeleteTimers(): void {
+    for (const timer of this.deleteTimers) clearTimeout(timer);
+    this.deleteTimers.clear();
   }
 
   private clearFlushTimer(): void {

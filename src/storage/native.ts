@@ -17,6 +17,10 @@ export interface NativeLogHandle {
   maxTimestamp(): number;
   truncateTo(offset: number): void;
   deleteSegmentsBefore(offset: number): number;
+  deletedGeneration(): number;
+  removeDeleted(upToGeneration: number): number;
+  replaceSegments(oldBaseOffsets: readonly number[], cleanedLogPath: string): void;
+  replaceSegmentsAsync(oldBaseOffsets: readonly number[], cleanedLogPath: string): Promise<void>;
   setStartOffset(offset: number): void;
   roll(): void;
   segments(): Float64Array;
@@ -51,8 +55,8 @@ export const AppendSlot = {
 export const APPEND_RESULT_SLOTS = 9;
 /** Doubles per region in the read array: fd, position, length, segmentBaseOffset. */
 export const REGION_STRIDE = 4;
-/** Doubles per segment in segments(): base, size, largest timestamp, created, modified. */
-export const SEGMENT_STRIDE = 5;
+/** Doubles per segment in segments(): base, size, largest timestamp, created, modified, isActive. */
+export const SEGMENT_STRIDE = 6;
 
 let loaded: NativeAddon | undefined;
 let loadError: Error | undefined;

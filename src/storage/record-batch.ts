@@ -22,6 +22,20 @@ const ATTR_CONTROL = 0x20;
 
 export interface BuildBatchOptions {
   baseOffset?: number;          // default 0 (the log assigns the real one on append)
+  /**
+   * Offsets kept from an existing batch (the log cleaner): record i gets offsetDeltas[i]
+   * (increasing, >= 0) instead of i. Default 0, 1, 2 ...
+   */
+  offsetDeltas?: readonly number[];
+  /**
+   * The batch's lastOffsetDelta when it is larger than the last record's offset delta
+   * (records removed from its end by compaction). Required for a batch without records
+   * (Kafka's cleaner keeps an emptied batch when it carries a producer's last sequence).
+   */
+  lastOffsetDelta?: number;
+  /** The batch max timestamp instead of the largest record timestamp (kept by the cleaner
+   *  for LogAppendTime batches and empty batches). */
+  maxTimestamp?: number;
   partitionLeaderEpoch?: number; // default -1
   producerId?: number;          // default -1 (no idempotence)
   producerEpoch?: number;       // default -1
@@ -151,9 +165,28 @@ interface EncodedRecord {
   offsetDelta: number;
 }
 
-/** A valid, uncompressed v2 record batch holding `records` (at least one). */
+/** A valid, uncompressed v2 record batch holding `records` (at least one, unless
+ *  opts.lastOffsetDelta is given: then an empty batch is allowed). */
 export function buildRecordBatch(records: readonly PlainRecord[], opts: BuildBatchOptions = {}): Buffer {
-  if (records.length === 0) throw new StorageError('INVALID_ARGUMENT', 'a record batch needs at least one record');
+  if (records.length === 0 && opts.lastOffsetDelta === undefined) {
+    throw new StorageError('INVALID_ARGUMENT', 'a record batch needs at least one record (or an explicit lastOffsetDelta)');
+  }
+  const offsetDeltas = opts.offsetDeltas;
+  if (offsetDeltas !== undefined) {
+    if (offsetDeltas.length !== records.length) {
+      throw new StorageError('INVALID_ARGUMENT', `${offsetDeltas.length} offset deltas for ${records.length} records`);
+    }
+    offsetDeltas.forEach((d, i) => {
+      if (!Number.isInteger(d) || d < 0 || d > 0x7fffffff || (i > 0 && d <= offsetDeltas[i - 1])) {
+        throw new StorageError('INVALID_ARGUMENT', `offset deltas must be increasing non-negative int32 values, got ${d} at ${i}`);
+      }
+    });
+  }
+  const lastRecordDelta = records.length === 0 ? -1 : (offsetDeltas?.[records.length - 1] ?? records.length - 1);
+  const lastOffsetDelta = opts.lastOffsetDelta ?? lastRecordDelta;
+  if (!Number.isInteger(lastOffsetDelta) || lastOffsetDelta < lastRecordDelta || lastOffsetDelta < 0 || lastOffsetDelta > 0x7fffffff) {
+    throw new StorageError('INVALID_ARGUMENT', `lastOffsetDelta ${lastOffsetDelta} must be an int32 at least ${Math.max(lastRecordDelta, 0)}`);
+  }
   const nowMs = opts.nowMs ?? Date.now();
   let baseTimestamp = Number.POSITIVE_INFINITY;
   let maxTimestamp = -1;
@@ -162,6 +195,11 @@ export function buildRecordBatch(records: readonly PlainRecord[], opts: BuildBat
     if (ts < baseTimestamp) baseTimestamp = ts;
     if (ts > maxTimestamp) maxTimestamp = ts;
   }
+  if (opts.maxTimestamp !== undefined) maxTimestamp = opts.maxTimestamp;
+  if (records.length === 0) {
+    baseTimestamp = opts.maxTimestamp ?? nowMs;
+    maxTimestamp = baseTimestamp;
+  }
   const encoded: EncodedRecord[] = [];
   let total = RECORD_BATCH_OVERHEAD_BYTES;
   records.forEach((r, i) => {
@@ -169,7 +207,8 @@ export function buildRecordBatch(records: readonly PlainRecord[], opts: BuildBat
     const value = toBytes(r.value);
     const headers = (r.headers ?? []).map((h) => ({ key: Buffer.from(h.key, 'utf8'), value: toBytes(h.value) }));
     const timestampDelta = (r.timestamp ?? nowMs) - baseTimestamp;
-    let bodySize = 1 + varintSize(timestampDelta) + varintSize(i);
+    const offsetDelta = offsetDeltas?.[i] ?? i;
+    let bodySize = 1 + varintSize(timestampDelta) + varintSize(offsetDelta);
     bodySize += key ? varintSize(key.length) + key.length : 1;
     bodySize += value ? varintSize(value.length) + value.length : 1;
     bodySize += varintSize(headers.length);
@@ -177,7 +216,7 @@ export function buildRecordBatch(records: readonly PlainRecord[], opts: BuildBat
       bodySize += varintSize(h.key.length) + h.key.length;
       bodySize += h.value ? varintSize(h.value.length) + h.value.length : 1;
     }
-    encoded.push({ bodySize, key, value, headers, timestampDelta, offsetDelta: i });
+    encoded.push({ bodySize, key, value, headers, timestampDelta, offsetDelta });
     total += varintSize(bodySize) + bodySize;
   });
 
@@ -191,7 +230,7 @@ export function buildRecordBatch(records: readonly PlainRecord[], opts: BuildBat
   buf.writeInt32BE(opts.partitionLeaderEpoch ?? -1, 12);
   buf.writeInt8(2, MAGIC_OFFSET);
   buf.writeInt16BE(attributes, ATTRIBUTES_OFFSET);
-  buf.writeInt32BE(records.length - 1, 23);
+  buf.writeInt32BE(lastOffsetDelta, 23);
   buf.writeBigInt64BE(BigInt(baseTimestamp), 27);
   buf.writeBigInt64BE(BigInt(maxTimestamp), 35);
   buf.writeBigInt64BE(BigInt(opts.producerId ?? -1), 43);
@@ -214,6 +253,27 @@ export function buildRecordBatch(records: readonly PlainRecord[], opts: BuildBat
   }
   buf.writeUInt32BE(crc32c(buf.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
   return buf;
+}
+
+/**
+ * Recomputes the CRC-32C of the single v2 batch in `batch` (attributes .. end) and writes
+ * it into the header, in place; returns `batch`. For code that rewrites a batch's header
+ * or records (the log cleaner drops records and rewrites the header fields); baseOffset,
+ * batchLength and partitionLeaderEpoch lie outside the CRC.
+ */
+export function rebuildBatchCrc(batch: Buffer): Buffer {
+  if (batch.length < RECORD_BATCH_OVERHEAD_BYTES) {
+    throw new StorageError('INVALID_ARGUMENT', `${batch.length} bytes are too few for a record batch`);
+  }
+  const size = LOG_OVERHEAD_BYTES + batch.readInt32BE(8);
+  if (size !== batch.length) {
+    throw new StorageError('INVALID_ARGUMENT', `batchLength says ${size} bytes but the buffer holds ${batch.length}: pass exactly one batch`);
+  }
+  if (batch.readInt8(MAGIC_OFFSET) !== 2) {
+    throw new StorageError('INVALID_ARGUMENT', `magic ${batch.readInt8(MAGIC_OFFSET)}: only v2 batches carry a CRC-32C`);
+  }
+  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
+  return batch;
 }
 
 function writeBytesField(buf: Buffer, pos: number, data: Buffer | null): number {

@@ -63,6 +63,8 @@ export interface SegmentInfo {
   largestTimestamp: number;
   createdMs: number;
   lastModifiedMs: number;
+  /** The active (last) segment: appends go there; it is never deleted or replaced. */
+  isActive: boolean;
 }
 
 /** Storage error codes, each mapped to the Kafka error code a broker should send. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildRecordBatch, crc32c, crc32cJs, parseRecordBatches, StorageError } from '../../src/storage/index.js';
+import { buildRecordBatch, crc32c, crc32cJs, parseRecordBatches, rebuildBatchCrc, StorageError } from '../../src/storage/index.js';
 import { recordsFor, rng } from './helpers.js';
 
 describe('crc32c', () => {
@@ -110,5 +110,59 @@ describe('record batch builder and parser', () => {
         assert.deepEqual(r.headers.map((h) => h.value?.toString() ?? null), records[i].headers.map((h) => h.value));
       });
     }
+  });
+});
+
+describe('batches as the log cleaner writes them', () => {
+  it('keeps original offset deltas and a larger lastOffsetDelta', () => {
+    const buf = buildRecordBatch(
+      [
+        { key: 'a', value: '1', timestamp: 100 },
+        { key: 'c', value: '3', timestamp: 130 },
+      ],
+      { baseOffset: 1000, offsetDeltas: [0, 5], lastOffsetDelta: 9, maxTimestamp: 190 },
+    );
+    const [b] = parseRecordBatches(buf);
+    assert.deepEqual(b.records.map((r) => [r.offset, r.key?.toString(), r.timestamp]), [
+      [1000, 'a', 100],
+      [1005, 'c', 130],
+    ]);
+    assert.equal(b.lastOffset, 1009);
+    assert.equal(b.maxTimestamp, 190);
+    assert.equal(buf.readInt32BE(57), 2, 'record count');
+  });
+
+  it('builds an empty batch that keeps the producer state', () => {
+    const buf = buildRecordBatch([], { baseOffset: 50, lastOffsetDelta: 3, producerId: 7, producerEpoch: 2, baseSequence: 11, maxTimestamp: 77 });
+    assert.equal(buf.length, 61);
+    const [b] = parseRecordBatches(buf);
+    assert.deepEqual([b.baseOffset, b.lastOffset, b.records.length, b.producerId, b.producerEpoch, b.baseSequence], [50, 53, 0, 7, 2, 11]);
+    assert.deepEqual([b.baseTimestamp, b.maxTimestamp], [77, 77]);
+  });
+
+  it('rejects inconsistent offset options', () => {
+    const bad = (opts: Parameters<typeof buildRecordBatch>[1], n = 2) =>
+      assert.throws(
+        () => buildRecordBatch(Array.from({ length: n }, (_, i) => ({ value: `${i}` })), opts),
+        (e: unknown) => e instanceof StorageError && e.code === 'INVALID_ARGUMENT',
+      );
+    bad({ offsetDeltas: [0] });
+    bad({ offsetDeltas: [3, 3] });
+    bad({ offsetDeltas: [-1, 2] });
+    bad({ offsetDeltas: [0, 4], lastOffsetDelta: 3 });
+    bad({}, 0);
+    bad({ lastOffsetDelta: -1 }, 0);
+  });
+
+  it('rebuildBatchCrc re-seals a batch whose covered bytes changed', () => {
+    const buf = buildRecordBatch([{ key: 'k', value: 'v' }], { producerId: 1 });
+    buf.writeBigInt64BE(99n, 43); // producerId, inside the CRC
+    assert.throws(() => parseRecordBatches(buf), (e: unknown) => e instanceof StorageError && e.code === 'CORRUPT_MESSAGE');
+    assert.equal(rebuildBatchCrc(buf), buf);
+    assert.equal(parseRecordBatches(buf)[0].producerId, 99);
+    assert.equal(buf.readUInt32BE(17), crc32cJs(buf.subarray(21)));
+    const v1 = Buffer.from(buf);
+    v1.writeInt8(1, 16);
+    assert.throws(() => rebuildBatchCrc(v1), (e: unknown) => e instanceof StorageError && e.code === 'INVALID_ARGUMENT');
   });
 });

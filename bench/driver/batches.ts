@@ -1,0 +1,150 @@
+// Record batches and produce requests for the load generator. Records have no key and a
+// value of the workload's size; MB/s counts value bytes. Latency records start with two
+// float64s: the intended send time (ns since the run's epoch) and the record's sequence
+// number within its partition, which the consumer checks for loss, duplicates and order.
+
+import { randomBytes } from 'node:crypto';
+import {
+  ApiKey,
+  ATTRIBUTES_OFFSET,
+  BATCH_HEADER_BYTES,
+  buildRecordBatch,
+  CRC_OFFSET,
+  crc32c,
+  decodeRecords,
+  encodeRequestFrame,
+  RecordBatchView,
+  varintSize,
+  type RecordInput,
+} from '../../src/protocol/index.js';
+import { tryNativeAddon } from '../../src/storage/native.js';
+import { REQUEST_HEAD_BYTES } from './connection.js';
+
+/** Bytes a latency record needs for its stamp (send time, sequence). */
+export const STAMP_BYTES = 16;
+
+/** Encoded size of one record of the batch: no key, no headers, timestamp delta 0. */
+export function recordEncodedBytes(valueBytes: number, offsetDelta: number): number {
+  const body = 1 + 1 + varintSize(offsetDelta) + varintSize(-1) + varintSize(valueBytes) + valueBytes + varintSize(0);
+  return varintSize(body) + body;
+}
+
+/** The most records of `recordBytes` that fit a batch of at most `batchBytes` (at least 1). */
+export function recordsPerBatch(recordBytes: number, batchBytes: number): number {
+  let size = BATCH_HEADER_BYTES;
+  let n = 0;
+  for (;;) {
+    const next = size + recordEncodedBytes(recordBytes, n);
+    if (next > batchBytes) return Math.max(1, n);
+    size = next;
+    n++;
+  }
+}
+
+/** A batch of `count` records, each value `recordBytes` of incompressible bytes. */
+export function fillerBatch(recordBytes: number, count: number): Buffer {
+  const values = randomBytes(recordBytes * count);
+  const records: RecordInput[] = [];
+  for (let i = 0; i < count; i++) records.push({ value: values.subarray(i * recordBytes, (i + 1) * recordBytes) });
+  return buildRecordBatch(records);
+}
+
+export interface PartitionRecords {
+  partition: number;
+  records: Buffer;
+}
+
+/**
+ * The bytes of a Produce request after its correlation id (client id, header tags, body):
+ * connection.sendPrebuilt puts a fresh head in front, so one tail can be sent many times.
+ */
+export function produceRequestTail(
+  version: number,
+  clientId: string,
+  acks: number,
+  timeoutMs: number,
+  topic: string,
+  parts: readonly PartitionRecords[],
+): Buffer {
+  const frame = encodeRequestFrame(ApiKey.Produce, version, 0, clientId, {
+    transactionalId: null,
+    acks,
+    timeoutMs,
+    topicData: [{ name: topic, partitionData: parts.map((p) => ({ index: p.partition, records: p.records })) }],
+  });
+  return frame.subarray(REQUEST_HEAD_BYTES);
+}
+
+/** Writes a latency stamp into the start of a record value. */
+export function writeStamp(value: Buffer, intendedNs: number, sequence: number): void {
+  value.writeDoubleBE(intendedNs, 0);
+  value.writeDoubleBE(sequence, 8);
+}
+
+export function readStamp(value: Buffer): { intendedNs: number; sequence: number } {
+  return { intendedNs: value.readDoubleBE(0), sequence: value.readDoubleBE(8) };
+}
+
+interface StampTemplate {
+  batch: Buffer;
+  /** Byte offset of each record's value within the batch. */
+  valueOffsets: number[];
+}
+
+const templates = new Map<string, StampTemplate>();
+
+/** A batch of `count` filler records; stamping rewrites 16 bytes per value and the header. */
+function stampTemplate(recordBytes: number, count: number, filler: Buffer): StampTemplate {
+  const key = `${recordBytes}:${count}`;
+  let t = templates.get(key);
+  if (t === undefined) {
+    const value = Buffer.alloc(recordBytes);
+    filler.copy(value, STAMP_BYTES, 0, recordBytes - STAMP_BYTES);
+    const batch = buildRecordBatch(Array.from({ length: count }, () => ({ value })));
+    const valueOffsets = decodeRecords(new RecordBatchView(batch, 0)).map((r) => r.value!.byteOffset - batch.byteOffset);
+    t = { batch, valueOffsets };
+    templates.set(key, t);
+  }
+  return t;
+}
+
+// Real clients checksum batches with hardware CRC-32C (Java's CRC32C intrinsic,
+// librdkafka's SSE4.2 path); the engine's native CRC does the same here. Without the
+// addon the protocol's JS CRC serves, at a fraction of the rate.
+const nativeCrc = tryNativeAddon()?.crc32c;
+const crcOf = (buf: Buffer): number => (nativeCrc !== undefined ? nativeCrc(buf) : crc32c(buf, 0, buf.length)) >>> 0;
+
+/** Which CRC-32C the stamped batches use. */
+export const STAMP_CRC = nativeCrc !== undefined ? 'native (storage engine addon)' : 'JS table';
+
+/**
+ * A batch of stamped records for one partition: sequence numbers `firstSequence`..,
+ * intended send times from `intendedNsOf`. Built from a per-size template: one copy, the
+ * stamps, the header timestamps and the CRC.
+ */
+export function stampedBatch(
+  recordBytes: number,
+  count: number,
+  firstSequence: number,
+  intendedNsOf: (i: number) => number,
+  filler: Buffer,
+): Buffer {
+  const t = stampTemplate(recordBytes, count, filler);
+  const out = Buffer.allocUnsafe(t.batch.length);
+  t.batch.copy(out);
+  for (let i = 0; i < count; i++) writeStamp(out.subarray(t.valueOffsets[i]!), intendedNsOf(i), firstSequence + i);
+  const now = Date.now();
+  writeInt64(out, BASE_TIMESTAMP_OFFSET, now);
+  writeInt64(out, MAX_TIMESTAMP_OFFSET, now);
+  out.writeUInt32BE(crcOf(out.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
+  return out;
+}
+
+const BASE_TIMESTAMP_OFFSET = 27;
+const MAX_TIMESTAMP_OFFSET = 35;
+
+function writeInt64(buf: Buffer, at: number, v: number): void {
+  const hi = Math.floor(v / 4294967296);
+  buf.writeInt32BE(hi, at);
+  buf.writeUInt32BE(v - hi * 4294967296, at + 4);
+}

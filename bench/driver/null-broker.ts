@@ -1,0 +1,131 @@
+// A broker that stores nothing: it answers Produce at once (offsets counted, bytes dropped)
+// and answers Fetch with prebuilt batches renumbered to the requested offsets. Run as a
+// child process, it shows how fast the load generator itself can go on this machine, so
+// a target's figure can be told apart from the load generator's ceiling.
+//
+// Run: node dist/bench/driver/null-broker.js  (prints {"port": N} and serves until killed)
+
+import * as net from 'node:net';
+import {
+  ApiKey,
+  decodeRequestBody,
+  decodeRequestHeader,
+  encodeResponseBuffer,
+  encodeResponseFrame,
+  iterateBatches,
+  type FetchResponse,
+  type ProduceResponse,
+} from '../../src/protocol/index.js';
+import { fillerBatch, recordsPerBatch } from './batches.js';
+
+const RECORD_BYTES = 1024;
+const BATCH_BYTES = 64 * 1024;
+
+function writeInt64(buf: Buffer, at: number, v: number): void {
+  const hi = Math.floor(v / 4294967296);
+  buf.writeInt32BE(hi, at);
+  buf.writeUInt32BE(v - hi * 4294967296, at + 4);
+}
+
+class NullBroker {
+  private readonly nextOffset = new Map<string, number>();
+  private readonly perBatch = recordsPerBatch(RECORD_BYTES, BATCH_BYTES);
+  private readonly batch = fillerBatch(RECORD_BYTES, this.perBatch);
+
+  serve(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    let chunks: Buffer[] = [];
+    let buffered = 0;
+    let size = -1;
+    // Joins chunks only once a whole frame is there (never once per chunk).
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      buffered += chunk.length;
+      for (;;) {
+        if (size < 0) {
+          if (buffered < 4) return;
+          if (chunks[0]!.length < 4) chunks = [Buffer.concat(chunks, buffered)];
+          size = chunks[0]!.readInt32BE(0);
+        }
+        if (buffered < 4 + size) return;
+        const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
+        const frame = all.subarray(4, 4 + size);
+        const rest = all.subarray(4 + size);
+        chunks = rest.length === 0 ? [] : [rest];
+        buffered = rest.length;
+        size = -1;
+        this.answer(socket, frame);
+      }
+    });
+    socket.on('error', () => socket.destroy());
+  }
+
+  private answer(socket: net.Socket, frame: Buffer): void {
+    const header = decodeRequestHeader(frame);
+    if (header.apiKey === ApiKey.Produce) {
+      const req = decodeRequestBody(ApiKey.Produce, header, frame);
+      const res: ProduceResponse = {
+        throttleTimeMs: 0,
+        responses: req.topicData.map((t) => ({
+          name: t.name,
+          partitionResponses: t.partitionData.map((p) => {
+            const key = `${t.name}/${p.index}`;
+            const base = this.nextOffset.get(key) ?? 0;
+            let count = 0;
+            if (p.records !== null) for (const b of iterateBatches(p.records)) count += b.recordCount;
+            this.nextOffset.set(key, base + count);
+            return { index: p.index, errorCode: 0, baseOffset: base, logAppendTimeMs: -1, logStartOffset: 0, recordErrors: [], errorMessage: null };
+          }),
+        })),
+      };
+      if (req.acks !== 0) socket.write(encodeResponseBuffer(ApiKey.Produce, header.apiVersion, header.correlationId, res));
+      return;
+    }
+    if (header.apiKey === ApiKey.Fetch) {
+      const req = decodeRequestBody(ApiKey.Fetch, header, frame);
+      const res: FetchResponse = {
+        throttleTimeMs: 0,
+        errorCode: 0,
+        sessionId: 0,
+        responses: req.topics.map((t) => ({
+          topic: t.topic,
+          topicId: t.topicId,
+          partitions: t.partitions.map((p) => {
+            const batches = Math.max(1, Math.floor(p.partitionMaxBytes / this.batch.length));
+            const records = Buffer.allocUnsafe(batches * this.batch.length);
+            for (let i = 0; i < batches; i++) {
+              const at = i * this.batch.length;
+              this.batch.copy(records, at);
+              writeInt64(records, at, p.fetchOffset + i * this.perBatch);
+            }
+            return {
+              partitionIndex: p.partition,
+              errorCode: 0,
+              highWatermark: p.fetchOffset + batches * this.perBatch,
+              lastStableOffset: p.fetchOffset + batches * this.perBatch,
+              logStartOffset: 0,
+              abortedTransactions: null,
+              preferredReadReplica: -1,
+              records,
+            };
+          }),
+        })),
+      };
+      const out = encodeResponseFrame(ApiKey.Fetch, header.apiVersion, header.correlationId, res);
+      socket.cork();
+      for (const c of out.chunks) socket.write(c as Buffer);
+      socket.uncork();
+      return;
+    }
+    socket.destroy();
+  }
+}
+
+if (require.main === module) {
+  const broker = new NullBroker();
+  const server = net.createServer((s) => broker.serve(s));
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address() as net.AddressInfo;
+    process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
+  });
+}

@@ -1,0 +1,54 @@
+// The long fuzz run: `node dist/bench/hardening/fuzz.js [--inputs 1000000] [--seed 1]
+// [--connections 32] [--burst 16] [--minutes 60] [--log-level info]`. Starts its own broker
+// (child process), prints progress every 10 s and a summary; exits 1 when the broker died,
+// a probe failed, a response was out of order or undecodable, or a check after the run failed.
+
+import { formatStats, runFuzzSession } from '../../test/hardening/fuzz-session.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+}
+
+async function main(): Promise<void> {
+  const inputs = Number(arg('inputs', '1000000'));
+  const seed = Number(arg('seed', String(Date.now() % 1_000_000)));
+  const connections = Number(arg('connections', '32'));
+  const maxBurst = Number(arg('burst', '16'));
+  const minutes = Number(arg('minutes', '120'));
+  const logLevel = arg('log-level', 'info');
+  console.log(`fuzz: seed ${seed}, ${inputs} inputs, ${connections} connections, bursts up to ${maxBurst}, broker log level ${logLevel}`);
+  const started = Date.now();
+  const result = await runFuzzSession({
+    seed,
+    inputs,
+    connections,
+    maxBurst,
+    logLevel,
+    deadlineMs: minutes * 60_000,
+    progressEveryMs: 10_000,
+    onProgress: (s, rss) => {
+      const secs = (Date.now() - started) / 1000;
+      console.log(
+        `  ${secs.toFixed(0)} s: ${s.inputsSent} inputs (${Math.round(s.inputsSent / Math.max(secs, 1))}/s), ` +
+          `closed by broker ${s.closedByBroker}, responses ${s.responses}, probes ${s.probes}/${s.probeFailures} failed, ` +
+          `RSS ${rss === null ? '-' : `${(rss / 1024).toFixed(0)} MiB`}`,
+      );
+    },
+  });
+  console.log(formatStats(result));
+  const s = result.stats;
+  const failed =
+    !result.brokerAlive || s.brokerExited || s.probeFailures > 0 || s.orderViolations > 0 || s.undecodableResponses > 0 || result.unexpectedLog.length > 0 ||
+    result.healthChecks.some((c) => c.startsWith('FAIL'));
+  if (failed) {
+    console.log(`FAILED. Broker output tail:\n${result.brokerOutputTail.slice(-3000)}`);
+    console.log(`last inputs sent (replay with the same seed): ${s.recentInputs.slice(-200).join(',')}`);
+  }
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

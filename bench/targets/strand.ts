@@ -1,0 +1,108 @@
+// The Strand broker of this checkout, started as a child process the way a user starts it
+// (`strand start --override ...`), with a fresh temporary data directory.
+
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { REPO_ROOT } from '../options.js';
+import { freePort, spawnTracked, stopChild, waitForPort } from './process.js';
+import { parseOverrides, type Target } from './target.js';
+
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 30_000;
+const CLI_ENTRY = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+
+/** The package version plus the commit of the checkout (and '+dirty' for uncommitted changes). */
+export function strandVersion(): string {
+  let version = 'unknown';
+  try {
+    version = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    // keep 'unknown'
+  }
+  try {
+    const commit = execFileSync('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    version += ` (${commit}${dirty ? '+dirty' : ''})`;
+  } catch {
+    // not a git checkout
+  }
+  return version;
+}
+
+/** The command line that starts Strand on `port` with data in `dataDir`. */
+export function strandCommand(port: number, dataDir: string, overrides: Record<string, string>): string[] {
+  const settings: Record<string, string> = { listeners: `PLAINTEXT://127.0.0.1:${port}`, 'log.dirs': dataDir, ...overrides };
+  const args = [CLI_ENTRY, 'start'];
+  for (const [k, v] of Object.entries(settings)) args.push('--override', `${k}=${v}`);
+  return args;
+}
+
+export class StrandTarget implements Target {
+  readonly kind = 'strand';
+  readonly label = 'strand';
+  readonly host = '127.0.0.1';
+  readonly version = strandVersion();
+  private child: ChildProcess | null = null;
+  private portNumber = 0;
+  private workDir = '';
+  readonly settings: Record<string, string> = {};
+
+  constructor(
+    private readonly parentDir: string,
+    private readonly overrides: readonly string[],
+    private readonly keepData: boolean,
+  ) {}
+
+  get port(): number {
+    return this.portNumber;
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  get dataDir(): string | null {
+    return this.workDir === '' ? null : path.join(this.workDir, 'data');
+  }
+
+  async start(): Promise<void> {
+    if (!fs.existsSync(CLI_ENTRY)) throw new Error(`${CLI_ENTRY} is missing: run npm run build first`);
+    this.workDir = fs.mkdtempSync(path.join(this.parentDir, 'strand-bench-strand-'));
+    const dataDir = path.join(this.workDir, 'data');
+    fs.mkdirSync(dataDir);
+    this.portNumber = await freePort();
+    const overrides = parseOverrides(this.overrides);
+    const args = strandCommand(this.portNumber, dataDir, overrides);
+    Object.assign(this.settings, { listeners: `PLAINTEXT://127.0.0.1:${this.portNumber}`, 'log.dirs': dataDir, ...overrides });
+    const logFile = path.join(this.workDir, 'broker.log');
+    const logFd = fs.openSync(logFile, 'a');
+    this.settings['broker output'] = logFile;
+    try {
+      this.child = spawnTracked(process.execPath, args, { cwd: this.workDir, stdio: ['ignore', logFd, logFd] });
+    } finally {
+      fs.closeSync(logFd);
+    }
+    await waitForPort(this.host, this.portNumber, READY_TIMEOUT_MS, this.child, () => this.logTail());
+  }
+
+  async stop(): Promise<void> {
+    if (this.child !== null) await stopChild(this.child, STOP_TIMEOUT_MS);
+    this.child = null;
+    if (this.workDir !== '' && !this.keepData) fs.rmSync(this.workDir, { recursive: true, force: true });
+  }
+
+  isRunning(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  logTail(): string {
+    try {
+      const text = fs.readFileSync(path.join(this.workDir, 'broker.log'), 'utf8');
+      return text.slice(-4000);
+    } catch {
+      return '';
+    }
+  }
+}

@@ -1,0 +1,308 @@
+// The broker as a child process for the hardening harnesses: like test/compat/harness.ts,
+// plus what these harnesses need: the pid (to read VmRSS from /proc and to SIGKILL it), a
+// data directory that outlives the process (crash cycles), exit watching (a fuzzer must
+// notice the moment the broker dies) and a count of the broker's log lines by level.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+const BROKER_MAIN = process.env.STRAND_BROKER_ENTRY ?? path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+const OUTPUT_TAIL_BYTES = 64 * 1024;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new Error('no port from listen(0)'));
+        return;
+      }
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function canConnect(port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** VmRSS of a live process in KiB, or null when it is gone. */
+export function rssKiB(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return m === null ? null : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when this harness sent the signal (kill() or stop()). */
+  expected: boolean;
+}
+
+export interface BrokerProcessOptions {
+  /** Extra server.properties overrides. */
+  overrides?: Record<string, string>;
+  /** Reuse a data directory (crash cycles); by default a fresh temporary one. */
+  dataDir?: string;
+  /** Reuse a port (restarts); by default a free one. */
+  port?: number;
+  /** STRAND_LOG_LEVEL for the child (default: the broker's own default). */
+  logLevel?: string;
+  readyTimeoutMs?: number;
+  /** Extra node flags for the child, e.g. ['--max-old-space-size=256']. */
+  nodeFlags?: string[];
+}
+
+/** One broker process. start() again after an exit to restart on the same port and dir. */
+export class BrokerProcess {
+  readonly port: number;
+  readonly dataDir: string;
+  private readonly options: BrokerProcessOptions;
+  private child: ChildProcess | null = null;
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
+  private partialLine = '';
+  private expectedExit = false;
+  private exitListeners: Array<(info: ExitInfo) => void> = [];
+  private lineListeners: Array<(entry: Record<string, unknown>) => void> = [];
+  /** Log lines seen, by pino level number (30 info, 40 warn, 50 error, 60 fatal). */
+  readonly linesByLevel = new Map<number, number>();
+  /** Exits of earlier runs of this process object, for the record. */
+  readonly exits: ExitInfo[] = [];
+  starts = 0;
+
+  private constructor(port: number, dataDir: string, options: BrokerProcessOptions) {
+    this.port = port;
+    this.dataDir = dataDir;
+    this.options = options;
+  }
+
+  static async create(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
+    if (!existsSync(BROKER_MAIN)) throw new Error(`broker entry point ${BROKER_MAIN} is missing: run \`npm run build:ts\` first`);
+    const port = options.port ?? (await freePort());
+    const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'strand-hardening-'));
+    return new BrokerProcess(port, dataDir, options);
+  }
+
+  /** Creates and starts a broker. */
+  static async launch(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
+    const broker = await BrokerProcess.create(options);
+    await broker.start();
+    return broker;
+  }
+
+  get bootstrap(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  rssKiB(): number | null {
+    const pid = this.pid;
+    return pid === null ? null : rssKiB(pid);
+  }
+
+  output(): string {
+    return Buffer.concat(this.tail).toString('utf8');
+  }
+
+  /** Called with every parsed log line of level warn (40) or above. */
+  onLogLine(listener: (entry: Record<string, unknown>) => void): void {
+    this.lineListeners.push(listener);
+  }
+
+  /** Called once when the current process exits, whoever caused it. */
+  onExit(listener: (info: ExitInfo) => void): void {
+    this.exitListeners.push(listener);
+  }
+
+  private record(chunk: Buffer): void {
+    this.tail.push(chunk);
+    this.tailBytes += chunk.length;
+    while (this.tailBytes > OUTPUT_TAIL_BYTES && this.tail.length > 1) this.tailBytes -= this.tail.shift()!.length;
+    // Count pino lines by level without parsing JSON on every line.
+    const text = this.partialLine + chunk.toString('utf8');
+    const lines = text.split('\n');
+    this.partialLine = lines.pop() ?? '';
+    if (this.partialLine.length > 4096) this.partialLine = '';
+    for (const line of lines) {
+      const m = /^\{"level":(\d+)/.exec(line);
+      const level = m === null ? 0 : Number(m[1]);
+      this.linesByLevel.set(level, (this.linesByLevel.get(level) ?? 0) + 1);
+      if ((level >= 40 || level === 0) && this.lineListeners.length > 0 && line.trim() !== '') {
+        let entry: Record<string, unknown>;
+        try {
+          entry = level === 0 ? { level: 0, msg: line } : (JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          entry = { level, msg: line };
+        }
+        for (const l of this.lineListeners) l(entry);
+      }
+    }
+  }
+
+  /** Starts the process and waits until it accepts connections. Throws if it exits first. */
+  async start(): Promise<void> {
+    if (this.running) throw new Error('broker already running');
+    const args = [
+      ...(this.options.nodeFlags ?? []),
+      BROKER_MAIN,
+      'start',
+      '--override',
+      `listeners=PLAINTEXT://127.0.0.1:${this.port}`,
+      '--override',
+      `log.dirs=${this.dataDir}`,
+    ];
+    for (const [key, value] of Object.entries(this.options.overrides ?? {})) args.push('--override', `${key}=${value}`);
+    const env = { ...process.env };
+    if (this.options.logLevel !== undefined) env['STRAND_LOG_LEVEL'] = this.options.logLevel;
+    const proc = spawn(process.execPath, args, { cwd: this.dataDir, stdio: ['ignore', 'pipe', 'pipe'], env });
+    this.child = proc;
+    this.expectedExit = false;
+    this.starts += 1;
+    liveChildren.add(proc);
+    proc.stdout!.on('data', (c: Buffer) => this.record(c));
+    proc.stderr!.on('data', (c: Buffer) => this.record(c));
+    proc.once('exit', (code, signal) => {
+      liveChildren.delete(proc);
+      const info: ExitInfo = { code, signal, expected: this.expectedExit };
+      this.exits.push(info);
+      for (const l of this.exitListeners.splice(0)) l(info);
+    });
+    const deadline = Date.now() + (this.options.readyTimeoutMs ?? 30_000);
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        throw new Error(`broker exited (code ${proc.exitCode}, signal ${proc.signalCode}) before listening:\n${this.output().slice(-8000)}`);
+      }
+      if (await canConnect(this.port, 1_000)) return;
+      await sleep(50);
+    }
+    this.expectedExit = true;
+    proc.kill('SIGKILL');
+    throw new Error(`broker did not accept connections on ${this.bootstrap} in time:\n${this.output().slice(-8000)}`);
+  }
+
+  private waitForExit(proc: ChildProcess, timeoutMs: number): Promise<boolean> {
+    if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        proc.off('exit', onExit);
+        resolve(false);
+      }, timeoutMs);
+      const onExit = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      proc.once('exit', onExit);
+    });
+  }
+
+  /** SIGKILL, as a crash would, and wait for the exit. */
+  async kill(): Promise<void> {
+    const proc = this.child;
+    if (proc === null) return;
+    this.expectedExit = true;
+    proc.kill('SIGKILL');
+    await this.waitForExit(proc, 15_000);
+  }
+
+  /** SIGTERM and wait; SIGKILL after timeoutMs. Returns the exit code (null when it had to be killed). */
+  async stop(timeoutMs = 15_000): Promise<number | null> {
+    const proc = this.child;
+    if (proc === null) return null;
+    if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+    this.expectedExit = true;
+    proc.kill('SIGTERM');
+    if (await this.waitForExit(proc, timeoutMs)) return proc.exitCode;
+    proc.kill('SIGKILL');
+    await this.waitForExit(proc, timeoutMs);
+    return null;
+  }
+
+  /** stop() and remove the data directory. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+const liveChildren = new Set<ChildProcess>();
+process.once('exit', () => {
+  // A harness that dies must not leave brokers behind.
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
+/** Samples a process's VmRSS on an interval, keeping the maximum and a coarse timeline. */
+export class RssSampler {
+  maxKiB = 0;
+  firstKiB: number | null = null;
+  lastKiB: number | null = null;
+  readonly samples: Array<{ atMs: number; kiB: number }> = [];
+  private timer: NodeJS.Timeout | null = null;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly pid: () => number | null, private readonly intervalMs = 200) {}
+
+  sample(): number | null {
+    const pid = this.pid();
+    if (pid === null) return null;
+    const kiB = rssKiB(pid);
+    if (kiB === null) return null;
+    if (this.firstKiB === null) this.firstKiB = kiB;
+    this.lastKiB = kiB;
+    if (kiB > this.maxKiB) this.maxKiB = kiB;
+    // Keep at most ~2000 points: thin out by halves when full.
+    this.samples.push({ atMs: Date.now() - this.startedAt, kiB });
+    if (this.samples.length > 2000) {
+      const kept = this.samples.filter((_, i) => i % 2 === 0);
+      this.samples.length = 0;
+      this.samples.push(...kept);
+    }
+    return kiB;
+  }
+
+  start(): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.sample();
+  }
+}
