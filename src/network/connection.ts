@@ -154,6 +154,8 @@ export class Connection implements ConnectionContext {
   /** Writes every finished response at the head of the queue, in order. */
   private async writeReady(): Promise<void> {
     this.writing = true;
+    // Corked, the responses finished together leave in one write syscall.
+    this.socket.cork();
     try {
       while (!this.isClosed && this.slotHead < this.slots.length && this.slots[this.slotHead]!.done) {
         const slot = this.slots[this.slotHead]!;
@@ -167,10 +169,12 @@ export class Connection implements ConnectionContext {
         if (response === null) continue;
         if (Buffer.isBuffer(response)) this.socket.write(response);
         else {
+          this.socket.uncork();
           try {
             await this.writeChunks(response.chunks, response.totalBytes);
           } finally {
             releaseResponse(response);
+            this.socket.cork();
           }
         }
       }
@@ -178,6 +182,7 @@ export class Connection implements ConnectionContext {
       this.log.info({ conn: this.id, remote: this.remoteAddress, reason: (err as Error).message }, 'closing connection: response write failed');
       this.socket.destroy();
     } finally {
+      this.socket.uncork();
       this.writing = false;
     }
     this.maybePause();
