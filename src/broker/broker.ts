@@ -55,6 +55,7 @@ export class Broker {
     const logManager = LogManager.open(logDir, toLogConfig(resolveTopicConfig(config, {})), {
       configFor: (topic) => (registry.has(topic) ? registry.logConfig(topic) : undefined),
       onBackgroundError: (err, topic, partition) => log.error({ topic, partition, err: err.message }, 'background flush failed'),
+      onCheckpointUnreadable: (err, file) => log.warn({ file, err: err.message }, 'checkpoint unreadable; recovering every log from its start'),
     });
     const partitions = new PartitionManager(logManager, registry, log);
     partitions.start();

@@ -22,6 +22,8 @@ export interface LogManagerOptions {
   configFor?: (topic: string, partition: number) => Partial<LogConfig> | undefined;
   /** Background flush failures of any log. */
   onBackgroundError?: (err: Error, topic: string, partition: number) => void;
+  /** A checkpoint file that could not be read: the logs fall back to a full recovery scan. */
+  onCheckpointUnreadable?: (err: Error, file: string) => void;
 }
 
 export interface PartitionLog {
@@ -61,8 +63,8 @@ export class LogManager {
     const config = resolveLogConfig(DEFAULT_LOG_CONFIG, defaults);
     fs.mkdirSync(logDir, { recursive: true });
     const manager = new LogManager(logDir, config, options);
-    const recoveryPoints = readCheckpoint(path.join(logDir, RECOVERY_POINT_CHECKPOINT));
-    const startOffsets = readCheckpoint(path.join(logDir, LOG_START_OFFSET_CHECKPOINT));
+    const recoveryPoints = readCheckpointOrEmpty(path.join(logDir, RECOVERY_POINT_CHECKPOINT), options);
+    const startOffsets = readCheckpointOrEmpty(path.join(logDir, LOG_START_OFFSET_CHECKPOINT), options);
     const opened: Log[] = [];
     try {
       for (const entry of fs.readdirSync(logDir, { withFileTypes: true })) {
@@ -197,5 +199,18 @@ export class LogManager {
 
   private assertOpen(): void {
     if (this.closed) throw new StorageError('CLOSED', 'the log manager is closed');
+  }
+}
+
+/**
+ * A damaged checkpoint (power loss, a bad disk) must not keep the broker from starting:
+ * without it every log is re-validated from its first segment, which is slower but safe.
+ */
+function readCheckpointOrEmpty(file: string, options: LogManagerOptions): ReturnType<typeof readCheckpoint> {
+  try {
+    return readCheckpoint(file);
+  } catch (err) {
+    options.onCheckpointUnreadable?.(err as Error, file);
+    return new Map();
   }
 }

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import {
   LOG_START_OFFSET_CHECKPOINT,
+  buildRecordBatch,
   LogManager,
   parsePartitionDir,
   readCheckpoint,
@@ -121,4 +123,24 @@ describe('LogManager', () => {
     assert.throws(() => manager.createLog('../evil', 0), (e: unknown) => e instanceof StorageError && e.code === 'INVALID_ARGUMENT');
     await manager.close();
   });
+});
+
+it('a garbled checkpoint file does not stop the log dir from opening', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strand-garbled-'));
+  try {
+    const first = LogManager.open(dir);
+    first.createLog('t', 0).append(buildRecordBatch([{ value: 'a' }, { value: 'b' }]));
+    await first.close();
+    fs.writeFileSync(path.join(dir, 'recovery-point-offset-checkpoint'), 'garbage\n\u0000\u0001');
+    fs.writeFileSync(path.join(dir, 'log-start-offset-checkpoint'), '0\n7\nt 0\n');
+    const unreadable: string[] = [];
+    const second = LogManager.open(dir, {}, { onCheckpointUnreadable: (_err, file) => unreadable.push(path.basename(file)) });
+    assert.deepEqual(unreadable.sort(), ['log-start-offset-checkpoint', 'recovery-point-offset-checkpoint']);
+    const log = second.getLog('t', 0)!;
+    assert.equal(log.logStartOffset, 0);
+    assert.equal(log.logEndOffset, 2);
+    await second.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
