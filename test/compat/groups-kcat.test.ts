@@ -37,10 +37,17 @@ function startKcatMember(bootstrap: string, groupId: string, topic: string, extr
       member.messages.push({ partition: m.partition, payload: m.payload });
     }
   });
+  let errLine = '';
   proc.stderr!.on('data', (chunk: Buffer) => {
     const text = chunk.toString('utf8');
     err += text;
-    for (const line of text.split('\n')) if (line.includes('rebalanced') && line.includes('assigned:')) member.assignments.push(line.trim());
+    errLine += text;
+    let nl: number;
+    while ((nl = errLine.indexOf('\n')) >= 0) {
+      const line = errLine.slice(0, nl).trim();
+      errLine = errLine.slice(nl + 1);
+      if (line.includes('rebalanced') && line.includes('assigned:')) member.assignments.push(line);
+    }
   });
   return member;
 }
@@ -129,6 +136,35 @@ describe('kcat balanced consumers', { timeout: 180_000 }, () => {
     assert.equal(total, values.length);
   });
 
+  it('cooperative-sticky (KIP-429): a second instance takes over partitions incrementally, nothing is consumed twice', async () => {
+    const topic = uniqueTopic('kcat-coop');
+    const groupId = `${topic}-g`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }] });
+    const coop = ['-X', 'partition.assignment.strategy=cooperative-sticky'];
+    const first = startKcatMember(broker.bootstrap, groupId, topic, coop);
+    members.push(first);
+    await waitUntil('the first instance owns every partition', async () => {
+      const split = await groupSplit(admin, groupId, topic);
+      return split !== null && split.size === 1 && [...split.values()][0]!.length === 6;
+    }, 30_000, 200);
+    const before = Array.from({ length: 300 }, (_, i) => `before-${i}`);
+    await producer.send({ topic, messages: before.map((value, i) => ({ key: `k${i}`, value })) });
+    await waitUntil('the first instance consumed', () => first.messages.length >= before.length, 30_000);
+    const second = startKcatMember(broker.bootstrap, groupId, topic, coop);
+    members.push(second);
+    const split = await waitForTwoWaySplit(admin, groupId, topic, 6);
+    assert.deepEqual([...split.values()].map((p) => p.length).sort(), [3, 3]);
+    const afterValues = Array.from({ length: 300 }, (_, i) => `after-${i}`);
+    await producer.send({ topic, messages: afterValues.map((value, i) => ({ key: `k${i}`, value })) });
+    await waitUntil('both consumed the rest', () => first.messages.length + second.messages.length >= before.length + afterValues.length, 30_000);
+    const all = [...first.messages, ...second.messages].map((m) => m.payload);
+    assert.equal(all.length, before.length + afterValues.length, 'no message consumed twice');
+    assert.deepEqual(new Set(all), new Set([...before, ...afterValues]));
+    assert.ok(second.messages.length > 0);
+    assert.equal((await admin.describeGroups([groupId])).groups[0]!.protocol, 'cooperative-sticky');
+    await Promise.all([stop(first, 'SIGTERM'), stop(second, 'SIGTERM')]);
+  });
+
   it('static membership: an instance restarted within its session timeout gets its partitions back without a rebalance', async () => {
     const topic = uniqueTopic('kcat-static');
     const groupId = `${topic}-g`;
@@ -144,7 +180,9 @@ describe('kcat balanced consumers', { timeout: 180_000 }, () => {
     await stop(restart, 'SIGKILL');
     restart = startKcatMember(broker.bootstrap, groupId, topic, ['-X', 'group.instance.id=bounce']);
     members.push(restart);
-    await waitUntil('the restarted instance is assigned', () => restart.assignments.length > 0, 30_000);
+    await waitUntil('the restarted instance is assigned', () => restart.assignments.length > 0, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}\nrestarted kcat:\n${restart.stderr()}\nbroker:\n${broker.output().slice(-4000)}`);
+    });
     const again = await groupSplit(admin, groupId, topic);
     assert.ok(again !== null, 'the group stayed stable');
     const bounceAgain = [...again.entries()].find(([id]) => id.startsWith('bounce-'))!;

@@ -102,6 +102,17 @@ describe('group membership', () => {
     assert.equal(second.value?.leader, first.memberId);
   });
 
+  it('a KIP-394 member id that is never used expires with the session timeout, leaving no group', async () => {
+    const groupId = groupName('unused');
+    const first = await fx.coordinator.joinGroup(joinParams(groupId, { requireKnownMemberId: true }));
+    assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+    assert.equal(fx.coordinator.groupState(groupId), 'Empty');
+    fx.clock.advance(10_000);
+    assert.equal(fx.coordinator.groupState(groupId), undefined);
+    const late = await fx.coordinator.joinGroup(joinParams(groupId, { requireKnownMemberId: true, memberId: first.memberId }));
+    assert.equal(late.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  });
+
   it('a pending KIP-394 member holds up the join until it comes back or its session expires', async () => {
     const groupId = groupName('pending');
     const [leader] = await stableGroup(groupId, 1);
@@ -151,6 +162,23 @@ describe('group membership', () => {
     const emptyId = await fx.coordinator.joinGroup(joinParams(''));
     assert.equal(emptyId.errorCode, ErrorCode.INVALID_GROUP_ID);
     assert.equal(fx.coordinator.heartbeat({ groupId: '', generationId: 1, memberId: 'x', groupInstanceId: null }), ErrorCode.INVALID_GROUP_ID);
+  });
+
+  it('strings longer than the offsets records can hold are refused, not stored', async () => {
+    const longId = 'g'.repeat(40_000);
+    assert.equal((await fx.coordinator.joinGroup(joinParams(longId))).errorCode, ErrorCode.INVALID_GROUP_ID);
+    assert.equal(fx.coordinator.fetchOffsets(longId, null).errorCode, ErrorCode.INVALID_GROUP_ID);
+    const longInstance = await fx.coordinator.joinGroup(joinParams(groupName('long'), { groupInstanceId: 'i'.repeat(40_000) }));
+    assert.equal(longInstance.errorCode, ErrorCode.INVALID_REQUEST);
+    const longProtocol = await fx.coordinator.joinGroup(joinParams(groupName('long'), { protocols: [{ name: 'p'.repeat(40_000), metadata: Buffer.alloc(0) }] }));
+    assert.equal(longProtocol.errorCode, ErrorCode.INVALID_REQUEST);
+  });
+
+  it('the last member leaving empties the group at once', async () => {
+    const groupId = groupName('last');
+    const [only] = await stableGroup(groupId, 1);
+    fx.coordinator.leaveGroup(groupId, [{ memberId: only!.memberId, groupInstanceId: null }]);
+    assert.equal(fx.coordinator.groupState(groupId), 'Empty');
   });
 
   it('a known member id of an unknown group, and an unknown id of a known group: UNKNOWN_MEMBER_ID', async () => {

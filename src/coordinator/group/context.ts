@@ -3,6 +3,7 @@
 
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../../config/index';
+import { ErrorCode } from '../../protocol/index';
 import type { PlainRecord } from '../../storage/index';
 import type { Clock } from './clock';
 import { EMPTY_BYTES, type Group } from './group';
@@ -55,7 +56,15 @@ export class CoordinatorContext {
   /** Writes the group's metadata; ErrorCode.NONE or the error to answer with. */
   storeGroup(group: Group, assignments: ReadonlyMap<string, Buffer> | null): number {
     const partition = this.topic.partitionFor(group.groupId);
-    return this.topic.append(partition, [this.groupMetadataRecord(group, assignments)], this.clock.nowMs(), 'group');
+    let record: PlainRecord;
+    try {
+      record = this.groupMetadataRecord(group, assignments);
+    } catch (err) {
+      // Requests are checked for what the record format can hold; this is the last guard.
+      this.log.error({ groupId: group.groupId, err: (err as Error).message }, 'group metadata cannot be encoded');
+      return ErrorCode.UNKNOWN_SERVER_ERROR;
+    }
+    return this.topic.append(partition, [record], this.clock.nowMs(), 'group');
   }
 
   static offsetTombstone(groupId: string, topic: string, partition: number): PlainRecord {

@@ -25,6 +25,7 @@ import {
 } from './membership';
 import { OffsetManager, type OffsetCommitParams, type OffsetDeleteResult, type OffsetFetchResult, type TopicPartitionErrors } from './offsets';
 import { OffsetsTopic, type PartitionLogs } from './offsets-topic';
+import { fitsRecordString } from './records';
 
 /** The name under which the broker keeps the coordinator in BrokerServices.extensions. */
 export const GROUP_COORDINATOR_EXTENSION = 'groupCoordinator';
@@ -160,6 +161,8 @@ export class GroupCoordinator {
    */
   groupError(groupId: string, allowEmptyId: boolean): number {
     if (groupId === '' && !allowEmptyId) return ErrorCode.INVALID_GROUP_ID;
+    // Flexible requests carry longer strings than the offsets topic's records can hold.
+    if (!fitsRecordString(groupId)) return ErrorCode.INVALID_GROUP_ID;
     if (this.status === 'starting') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (this.status === 'stopped') return ErrorCode.NOT_COORDINATOR;
     if (this.loading.has(this.partitionFor(groupId))) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
@@ -178,6 +181,9 @@ export class GroupCoordinator {
     const { groupMinSessionTimeoutMs, groupMaxSessionTimeoutMs } = this.ctx.config;
     if (p.sessionTimeoutMs < groupMinSessionTimeoutMs || p.sessionTimeoutMs > groupMaxSessionTimeoutMs) {
       return Promise.resolve(joinError(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
+    }
+    if (![p.groupInstanceId, p.protocolType, p.clientId, ...p.protocols.map((x) => x.name)].every(fitsRecordString)) {
+      return Promise.resolve(joinError(p.memberId, ErrorCode.INVALID_REQUEST));
     }
     let group = this.ctx.groups.get(p.groupId);
     if (group === undefined) {
@@ -313,8 +319,14 @@ export class GroupCoordinator {
       if (this.status === 'stopped') break;
       const log = this.ctx.topic.getLog(partition);
       if (log !== undefined) {
-        const replay = await replayOffsetsPartition(log, { bufferBytes: this.ctx.config.offsetsLoadBufferSize, yieldEvery });
-        // The broker may have stopped while this partition was read.
+        let replay: Awaited<ReturnType<typeof replayOffsetsPartition>>;
+        try {
+          replay = await replayOffsetsPartition(log, { bufferBytes: this.ctx.config.offsetsLoadBufferSize, yieldEvery });
+        } catch (err) {
+          // A broker stopping mid-replay closes the logs under it: nothing to report then.
+          if (!this.isActive) break;
+          throw err;
+        }
         if (!this.isActive) break;
         for (const [groupId, loaded] of replay.groups) {
           const group = this.restoreGroup(groupId, loaded);
@@ -324,7 +336,7 @@ export class GroupCoordinator {
         summary.records += replay.records;
         summary.bytes += replay.bytes;
         summary.skippedRecords += replay.skippedRecords;
-        if (replay.skippedBatches > 0) this.log.warn({ partition, batches: replay.skippedBatches }, 'skipped compressed batches in the offsets topic');
+        if (replay.skippedBatches > 0) this.log.warn({ partition, batches: replay.skippedBatches }, 'skipped compressed or undecodable batches in the offsets topic');
       }
       this.loading.delete(partition);
       summary.partitions++;

@@ -8,8 +8,6 @@ import { CONSUMER_PROTOCOL_TYPE, subscribedTopicsOf } from './consumer-protocol'
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
-export const GROUP_STATES: readonly GroupState[] = ['Empty', 'PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead'];
-
 // Where each state may be entered from; anything else is a coordinator bug.
 const ALLOWED_PREVIOUS: Readonly<Record<GroupState, readonly GroupState[]>> = {
   Empty: ['PreparingRebalance'],

@@ -5,7 +5,6 @@ export { systemClock, type Clock, type ScheduledTask } from './clock';
 export { CONSUMER_PROTOCOL_TYPE, subscribedTopicsOf } from './consumer-protocol';
 export {
   EMPTY_BYTES,
-  GROUP_STATES,
   type CommittedOffset,
   type GroupProtocol,
   type GroupState,

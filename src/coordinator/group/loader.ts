@@ -21,7 +21,7 @@ export interface PartitionReplay {
   bytes: number;
   /** Records that could not be decoded or are of kinds this coordinator does not keep. */
   skippedRecords: number;
-  /** Compressed batches (never written by this coordinator), skipped. */
+  /** Compressed (never written by this coordinator) or undecodable batches, skipped. */
   skippedBatches: number;
 }
 
@@ -66,7 +66,16 @@ export async function replayOffsetsPartition(log: Log, options: ReplayOptions): 
           next = batchNext;
           continue;
         }
-        for (const record of decodeRecords(batch)) {
+        let records: ReturnType<typeof decodeRecords>;
+        try {
+          records = decodeRecords(batch);
+        } catch {
+          // The log validated every batch on append; a batch that still fails is skipped, not fatal.
+          result.skippedBatches++;
+          next = batchNext;
+          continue;
+        }
+        for (const record of records) {
           if (record.offset < next) continue;
           result.records++;
           if (record.key === null) {

@@ -121,7 +121,9 @@ export class GroupMembership {
 
   private joinNewMember(group: Group, p: JoinGroupParams, respond: (r: JoinGroupResult) => void): void {
     if (group.is('Dead')) return respond(joinError(p.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
-    if (!group.supportsProtocols(p.protocolType, p.protocols, p.memberId)) {
+    // A restarting static member is compared with the others, not with its former self.
+    const formerSelf = p.groupInstanceId === null ? '' : (group.staticMembers.get(p.groupInstanceId) ?? '');
+    if (!group.supportsProtocols(p.protocolType, p.protocols, formerSelf)) {
       return respond(joinError(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
     }
     if (!this.acceptsJoiningMember(group, p)) return respond(joinError('', ErrorCode.GROUP_MAX_SIZE_REACHED));
@@ -151,13 +153,10 @@ export class GroupMembership {
     const pendingTask = group.pendingMembers.get(p.memberId);
     if (pendingTask !== undefined) {
       // The second join of KIP-394, with the id this coordinator handed out.
-      if (!this.acceptsJoiningMember(group, p)) {
-        pendingTask.cancel();
-        group.pendingMembers.delete(p.memberId);
-        return respond(joinError('', ErrorCode.GROUP_MAX_SIZE_REACHED));
-      }
+      const accepted = this.acceptsJoiningMember(group, p);
       pendingTask.cancel();
       group.pendingMembers.delete(p.memberId);
+      if (!accepted) return respond(joinError('', ErrorCode.GROUP_MAX_SIZE_REACHED));
       return this.addMemberAndRebalance(group, p, p.memberId, respond);
     }
     const memberError = this.memberError(group, p.memberId, p.groupInstanceId);
@@ -302,6 +301,8 @@ export class GroupMembership {
   private expirePendingMember(group: Group, memberId: string): void {
     if (!group.pendingMembers.delete(memberId)) return;
     if (group.is('PreparingRebalance')) this.tryCompleteJoin(group);
+    // A new group whose only would-be member never came back leaves nothing behind.
+    if (group.isUnused && this.ctx.groups.get(group.groupId) === group) this.ctx.groups.delete(group.groupId);
   }
 
   // ---- rebalancing ------------------------------------------------------------------------
@@ -329,6 +330,8 @@ export class GroupMembership {
         group.rebalanceTimeoutMs,
         this.guarded('rebalance timeout', group.groupId, () => this.finishJoinPhase(group)),
       );
+      // Nobody left to wait for (e.g. the last member left): done at once.
+      this.tryCompleteJoin(group);
     }
   }
 

@@ -10,7 +10,7 @@ import { CoordinatorContext } from './context';
 import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol';
 import { Group, type CommittedOffset } from './group';
 import type { GroupMembership } from './membership';
-import { encodeOffsetCommitKey, encodeOffsetCommitValue } from './records';
+import { encodeOffsetCommitKey, encodeOffsetCommitValue, fitsRecordString } from './records';
 
 /** OffsetCommit's per-partition fields, as the request carries them. */
 export interface OffsetCommitPartition {
@@ -140,7 +140,7 @@ export class OffsetManager {
           result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;
         }
-        if (metadata.length > maxMetadata) {
+        if (metadata.length > maxMetadata || !fitsRecordString(metadata)) {
           result.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
           continue;
         }

@@ -18,6 +18,13 @@ const GROUP_METADATA_VALUE_MAX_VERSION = 4;
 /** From this version on the values are flexible (compact strings, tagged fields). */
 const FLEXIBLE_VALUE_VERSION = 4;
 
+/** Strings in these records carry an int16 length: longer ones cannot be stored. */
+export const MAX_RECORD_STRING_BYTES = 0x7fff;
+
+export function fitsRecordString(s: string | null): boolean {
+  return s === null || (s.length <= MAX_RECORD_STRING_BYTES && Buffer.byteLength(s, 'utf8') <= MAX_RECORD_STRING_BYTES);
+}
+
 export type OffsetsRecordKey =
   | { readonly kind: 'offset'; readonly group: string; readonly topic: string; readonly partition: number }
   | { readonly kind: 'group'; readonly group: string }
