@@ -52,9 +52,30 @@ export function visitRecords(batch: Buffer, records: Buffer, visit: RecordVisito
     const offsetDelta = readVarint(records, cursor, recordEnd);
     const keyBytes = readVarint(records, cursor, recordEnd);
     if (Number.isNaN(timestampDelta) || Number.isNaN(offsetDelta) || Number.isNaN(keyBytes) || cursor.pos > recordEnd) return false;
+    // The rest of the record must fill exactly its declared length, as Kafka checks.
+    if (!skipBytesField(records, cursor, recordEnd, keyBytes)) return false;
+    if (!skipBytesField(records, cursor, recordEnd, readVarint(records, cursor, recordEnd))) return false;
+    const headerCount = readVarint(records, cursor, recordEnd);
+    if (!(headerCount >= 0) || headerCount > recordEnd - cursor.pos) return false;
+    for (let h = 0; h < headerCount; h++) {
+      const headerKeyBytes = readVarint(records, cursor, recordEnd);
+      if (!(headerKeyBytes >= 0) || !skipBytesField(records, cursor, recordEnd, headerKeyBytes)) return false;
+      if (!skipBytesField(records, cursor, recordEnd, readVarint(records, cursor, recordEnd))) return false;
+    }
+    if (cursor.pos !== recordEnd) return false;
     const timestampMs = appendTime >= 0 ? appendTime : baseTimestamp + timestampDelta;
     if (visit(i, offsetDelta, timestampMs, keyBytes) === true) return true;
-    cursor.pos = recordEnd;
+  }
+  // Bytes after the last record mean the header's count is wrong.
+  return cursor.pos === end;
+}
+
+// Skips a varint-length-prefixed field whose length was just read (-1: null).
+function skipBytesField(buf: Buffer, cursor: { pos: number }, end: number, length: number): boolean {
+  if (Number.isNaN(length) || length < -1) return false;
+  if (length > 0) {
+    if (cursor.pos + length > end) return false;
+    cursor.pos += length;
   }
   return true;
 }

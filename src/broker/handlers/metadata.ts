@@ -1,5 +1,5 @@
 import type { TopicInfo } from '../../cluster/index';
-import { TopicError } from '../../cluster/index';
+import { TopicError, validateTopicName } from '../../cluster/index';
 import {
   ApiKey,
   ErrorCode,
@@ -37,6 +37,15 @@ function describeTopic(topic: TopicInfo, services: BrokerServices): MetadataResp
   };
 }
 
+function isLegalTopicName(name: string): boolean {
+  try {
+    validateTopicName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function topicError(name: string | null, topicId: string, errorCode: number): MetadataResponseTopic {
   return { errorCode, name, topicId, isInternal: false, partitions: [], topicAuthorizedOperations: OPERATIONS_OMITTED };
 }
@@ -57,11 +66,16 @@ export const metadataHandler = defineHandler({
     } else {
       const autoCreate = services.config.autoCreateTopicsEnable && (version < 4 || request.allowAutoTopicCreation);
       for (const wanted of request.topics ?? []) {
-        if (wanted.name === null || wanted.name === '') {
-          // v10+: lookup by topic id.
+        if (wanted.name === null) {
+          // v10+: lookup by topic id. The response's name is nullable only from v12.
           const byId = wanted.topicId === ZERO_UUID ? undefined : registry.getById(wanted.topicId);
-          if (byId === undefined) topics.push(topicError(null, wanted.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+          if (byId === undefined) topics.push(topicError(version >= 12 ? null : '', wanted.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
           else topics.push(describeTopic(byId, services));
+          continue;
+        }
+        if (!isLegalTopicName(wanted.name)) {
+          // An illegal name is never created: Kafka answers INVALID_TOPIC_EXCEPTION.
+          topics.push(topicError(wanted.name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
           continue;
         }
         const existing = registry.get(wanted.name);

@@ -18,6 +18,7 @@ const BATCH_LENGTH_OFFSET = 8;
 const MAGIC_OFFSET = 16;
 const ATTRIBUTES_OFFSET = 21;
 const LAST_OFFSET_DELTA_OFFSET = 23;
+const RECORD_COUNT_OFFSET = 57;
 const PRODUCER_ID_OFFSET = 43;
 const PRODUCER_EPOCH_OFFSET = 51;
 const BASE_SEQUENCE_OFFSET = 53;
@@ -96,14 +97,17 @@ interface RecordChecks {
   readonly requireKey: boolean;
 }
 
-/** The per-record checks this topic asks for, or null (the common case: none). */
-function recordChecksFor(config: TopicConfig): RecordChecks | null {
+/**
+ * The per-record checks for this topic. Every record is always walked (lengths, count,
+ * offset deltas), as Kafka validates every batch it stores; timestamps and keys only when
+ * the topic's config asks.
+ */
+function recordChecksFor(config: TopicConfig): RecordChecks {
   const createTime = config.messageTimestampType === 'CreateTime';
   const before = config.messageTimestampBeforeMaxMs;
   const after = config.messageTimestampAfterMaxMs;
   const boundsTimestamps = createTime && (before < UNBOUNDED_MS || after < UNBOUNDED_MS);
-  if (!boundsTimestamps && !config.compact) return null;
-  const nowMs = Date.now();
+  const nowMs = boundsTimestamps ? Date.now() : 0;
   return {
     minTimestampMs: boundsTimestamps && before < UNBOUNDED_MS ? nowMs - before : -Infinity,
     maxTimestampMs: boundsTimestamps && after < UNBOUNDED_MS ? nowMs + after : Infinity,
@@ -111,12 +115,81 @@ function recordChecksFor(config: TopicConfig): RecordChecks | null {
   };
 }
 
-/** Runs the per-record checks over every batch; the first failure found, or null. */
-async function checkRecords(records: Buffer, checks: RecordChecks): Promise<{ errorCode: number; message: string; recordErrors: BatchIndexAndErrorMessage[] } | null> {
-  let at = 0;
+type RecordCheckFailure = { errorCode: number; message: string; recordErrors: BatchIndexAndErrorMessage[] };
+
+/** True when some batch is compressed, so its records can only be checked after decompressing. */
+function anyCompressed(records: Buffer): boolean {
+  for (let at = 0; at < records.length; ) {
+    if (batchCompression(records.subarray(at, at + BATCH_HEADER_BYTES)) !== 0) return true;
+    at += records.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
+  }
+  return false;
+}
+
+/** Checks the records of one batch whose (decompressed) records section is `section`. */
+function checkBatchRecords(batch: Buffer, section: Buffer, checks: RecordChecks, recordErrors: BatchIndexAndErrorMessage[]): number {
+  // A header whose count disagrees with its offset range is an invalid record, before any
+  // record is read (Kafka's order of checks).
+  if (batch.readInt32BE(RECORD_COUNT_OFFSET) !== batch.readInt32BE(LAST_OFFSET_DELTA_OFFSET) + 1) return -2;
+  let errorCode: number = ErrorCode.NONE;
+  let offsetsInOrder = true;
+  const wellFormed = visitRecords(batch, section, (index, offsetDelta, timestampMs, keyBytes) => {
+    if (offsetDelta !== index) {
+      offsetsInOrder = false;
+      return true;
+    }
+    if (checks.requireKey && keyBytes < 0) {
+      errorCode = ErrorCode.INVALID_RECORD;
+      recordErrors.push({ batchIndex: index, batchIndexErrorMessage: 'compacted topic cannot accept a record without a key' });
+    } else if (timestampMs < checks.minTimestampMs || timestampMs > checks.maxTimestampMs) {
+      if (errorCode === ErrorCode.NONE) errorCode = ErrorCode.INVALID_TIMESTAMP;
+      recordErrors.push({
+        batchIndex: index,
+        batchIndexErrorMessage: `timestamp ${timestampMs} is outside the accepted range [${checks.minTimestampMs}, ${checks.maxTimestampMs}]`,
+      });
+    }
+    return false;
+  });
+  if (!offsetsInOrder) return -2;
+  if (!wellFormed) return -1;
+  return errorCode;
+}
+
+function summarize(errorCode: number, recordErrors: BatchIndexAndErrorMessage[]): RecordCheckFailure | null {
+  if (errorCode === ErrorCode.NONE) return null;
+  const message =
+    errorCode === ErrorCode.INVALID_TIMESTAMP
+      ? `${recordErrors.length} record(s) rejected: timestamp outside message.timestamp.before.max.ms / after.max.ms`
+      : `${recordErrors.length} record(s) rejected`;
+  return { errorCode, message, recordErrors };
+}
+
+function malformed(code: number, at: number): RecordCheckFailure {
+  return code === -2
+    ? { errorCode: ErrorCode.INVALID_RECORD, message: `the batch at byte ${at}: record count and offset deltas disagree`, recordErrors: [] }
+    : { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `malformed records in the batch at byte ${at}`, recordErrors: [] };
+}
+
+/** The checks of uncompressed records: synchronous, no allocation per record. */
+function checkRecordsSync(records: Buffer, checks: RecordChecks): RecordCheckFailure | null {
   const recordErrors: BatchIndexAndErrorMessage[] = [];
   let errorCode: number = ErrorCode.NONE;
-  while (at < records.length) {
+  for (let at = 0; at < records.length; ) {
+    const size = records.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
+    const batch = records.subarray(at, at + size);
+    const code = checkBatchRecords(batch, batch.subarray(BATCH_HEADER_BYTES), checks, recordErrors);
+    if (code < 0) return malformed(code, at);
+    if (errorCode === ErrorCode.NONE) errorCode = code;
+    at += size;
+  }
+  return summarize(errorCode, recordErrors);
+}
+
+/** The checks when batches are compressed: each is decompressed (off the event loop) first. */
+async function checkRecords(records: Buffer, checks: RecordChecks): Promise<RecordCheckFailure | null> {
+  const recordErrors: BatchIndexAndErrorMessage[] = [];
+  let errorCode: number = ErrorCode.NONE;
+  for (let at = 0; at < records.length; ) {
     const size = records.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
     const batch = records.subarray(at, at + size);
     let section: Buffer;
@@ -125,27 +198,12 @@ async function checkRecords(records: Buffer, checks: RecordChecks): Promise<{ er
     } catch (err) {
       return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `batch at byte ${at} does not decompress: ${(err as Error).message}`, recordErrors: [] };
     }
-    const wellFormed = visitRecords(batch, section, (index, _offsetDelta, timestampMs, keyBytes) => {
-      if (checks.requireKey && keyBytes < 0) {
-        errorCode = ErrorCode.INVALID_RECORD;
-        recordErrors.push({ batchIndex: index, batchIndexErrorMessage: 'compacted topic cannot accept a record without a key' });
-      } else if (timestampMs < checks.minTimestampMs || timestampMs > checks.maxTimestampMs) {
-        if (errorCode === ErrorCode.NONE) errorCode = ErrorCode.INVALID_TIMESTAMP;
-        recordErrors.push({
-          batchIndex: index,
-          batchIndexErrorMessage: `timestamp ${timestampMs} is outside the accepted range [${checks.minTimestampMs}, ${checks.maxTimestampMs}]`,
-        });
-      }
-    });
-    if (!wellFormed) return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `malformed records in the batch at byte ${at}`, recordErrors: [] };
+    const code = checkBatchRecords(batch, section, checks, recordErrors);
+    if (code < 0) return malformed(code, at);
+    if (errorCode === ErrorCode.NONE) errorCode = code;
     at += size;
   }
-  if (errorCode === ErrorCode.NONE) return null;
-  const message =
-    errorCode === ErrorCode.INVALID_TIMESTAMP
-      ? `${recordErrors.length} record(s) rejected: timestamp outside message.timestamp.before.max.ms / after.max.ms`
-      : `${recordErrors.length} record(s) rejected`;
-  return { errorCode, message, recordErrors };
+  return summarize(errorCode, recordErrors);
 }
 
 /** Appends one partition's batches (after every check has passed) and builds its response. */
@@ -222,7 +280,16 @@ function producePartition(
 ): PartitionProduceResponse | Promise<PartitionProduceResponse> {
   const index = data.index;
   const log = topicKnown ? ctx.services.partitions.getLog(topic, index) : undefined;
-  if (log === undefined) return partitionError(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+  if (log === undefined) {
+    // A partition of a known topic without a log: its creation failed (descriptors or disk
+    // space ran out; the broker logged why) and is retried. Kafka's answer for a partition
+    // on a failed log dir.
+    const partitionCount = topicKnown ? ctx.services.registry.get(topic)?.partitionCount ?? 0 : 0;
+    if (index >= 0 && index < partitionCount) {
+      return partitionError(index, ErrorCode.KAFKA_STORAGE_ERROR, `the log of ${topic}-${index} could not be opened on this broker; it is retried`);
+    }
+    return partitionError(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+  }
   const records = data.records;
   if (version < SINGLE_BATCH_MIN_VERSION && (records === null || records.length === 0)) {
     // Before v3 an empty message set is a no-op, as in Kafka.
@@ -233,10 +300,15 @@ function producePartition(
   const config = ctx.services.registry.topicConfig(topic);
   const checks = recordChecksFor(config);
   const earlier = pendingAppends.get(log);
-  if (checks === null && earlier === undefined) return appendPartition(ctx, topic, log, index, records!, config, version);
-  // Checks run now, in parallel with others; the append waits for the appends of earlier
-  // requests to this partition, so that batches land in the order they arrived.
-  const checked = checks === null ? null : checkRecords(records!, checks);
+  const compressed = anyCompressed(records!);
+  if (!compressed) {
+    const failed = checkRecordsSync(records!, checks);
+    if (failed !== null) return partitionError(index, failed.errorCode, failed.message, failed.recordErrors);
+    if (earlier === undefined) return appendPartition(ctx, topic, log, index, records!, config, version);
+  }
+  // Decompression runs now, in parallel with others; the append waits for the appends of
+  // earlier requests to this partition, so that batches land in the order they arrived.
+  const checked = compressed ? checkRecords(records!, checks) : null;
   const done = Promise.all([earlier, checked]).then(([, failed]) => {
     if (failed != null) return partitionError(index, failed.errorCode, failed.message, failed.recordErrors);
     if (log.isClosed) return partitionError(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
