@@ -158,11 +158,10 @@ export class LatencyHistogram {
 /** The percentiles every latency result reports. */
 export const REPORTED_PERCENTILES = [50, 90, 99, 99.9] as const;
 
-/** Percentiles for the latency curves: 0, 50, 75, 87.5 ... (halving the rest), up to 99.999. */
+/** Percentiles for the latency curves: 0, 50, 75, 87.5 ... (halving the rest), and the usual 90, 99, 99.9 ... */
 export function curvePercentiles(): number[] {
-  const out = [0];
+  const out = [0, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999];
   for (let rest = 50; rest >= 0.001; rest /= 2) out.push(100 - rest);
-  out.push(99.99, 99.999);
   return [...new Set(out)].sort((a, b) => a - b);
 }
 

@@ -44,7 +44,15 @@ export function machineInfo(dataDir: string): MachineInfo {
     os: `${os.platform()} ${os.arch()}`,
     dataDir,
     dataFilesystem: filesystemOf(fs.realpathSync(dataDir), mounts),
+    loadAverageAtStart: loadAverage(),
   };
+}
+
+export function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
 
 function firstLine(command: string, args: string[]): string | null {
@@ -60,8 +68,14 @@ function firstLine(command: string, args: string[]): string | null {
 
 export function toolVersions(): Record<string, string> {
   const out: Record<string, string> = { node: process.version };
-  const kcat = firstLine('kcat', ['-V']);
-  if (kcat !== null) out['kcat'] = kcat;
+  try {
+    // kcat -V: a banner, then 'Version 1.7.1 (..., librdkafka 2.0.2 ...)'.
+    const text = execFileSync('kcat', ['-V'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+    const line = text.split('\n').find((l) => l.startsWith('Version')) ?? text.split('\n')[0]!;
+    out['kcat'] = line.trim().slice(0, 160);
+  } catch {
+    // not installed
+  }
   const python = firstLine('python3', ['--version']);
   if (python !== null) out['python3'] = python;
   try {

@@ -73,6 +73,8 @@ export interface MachineInfo {
   os: string;
   dataDir: string;
   dataFilesystem: string;
+  /** 1, 5 and 15 minute load averages when the run started: other work skews every figure. */
+  loadAverageAtStart: string;
 }
 
 export interface TargetInfo {

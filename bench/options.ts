@@ -20,6 +20,8 @@ export interface BenchOptions {
   durationMs: number;
   /** Start of a produce phase left out of its rate (connections, JIT, first segment). */
   warmupMs: number;
+  /** Outstanding produce requests are abandoned (and counted as errors) this long after a phase ends. */
+  drainGraceMs: number;
   /** Upper bound of the bytes one produce phase writes (keeps disk use and read-back time bounded). */
   maxBytesPerPhase: number;
   catchupBytes: number | null;
@@ -45,6 +47,10 @@ export interface BenchOptions {
   /** Directory of an Apache Kafka distribution whose perf tools to use (default: the first kafka-home target). */
   kafkaTools: string | null;
   progress: 'auto' | 'on' | 'off';
+  /** Open-file limit (ulimit -n) for brokers the suite starts; null = inherited. */
+  nofile: number | null;
+  /** No per-sample lines and no final table (the files are still written). */
+  quiet: boolean;
   keepData: boolean;
 }
 
@@ -66,6 +72,8 @@ options:
   --repetitions=N         repetitions per workload and target (default 3; quick 1)
   --duration=8s           length of a produce phase (default 8s; quick 2s)
   --warmup=1s             start of a produce phase not counted in its rate (default 1s; quick 0.5s)
+  --drain-grace=15s       produce requests still unanswered this long after a phase ends are
+                          abandoned and counted as errors (default 15s; quick 3s)
   --max-bytes=4GiB        most bytes one produce phase writes (default 4GiB; quick 1GiB)
   --catchup-bytes=2GiB    data for the catch-up read (default 2GiB; quick 256MiB)
   --external-bytes=256MiB data per kcat / Kafka perf-tool run (default 256MiB; quick 32MiB)
@@ -84,6 +92,9 @@ options:
   --kafka-heap="-Xmx1G -Xms1G"  KAFKA_HEAP_OPTS for kafka-home targets (default: the scripts' own)
   --kafka-tools=DIR       Kafka distribution whose perf tools to run (default: first kafka-home)
   --progress / --no-progress  progress bar (default: when stdout is a terminal)
+  --nofile=N              open-file limit (ulimit -n) of the brokers the suite starts; raising it
+                          above the hard limit needs root. 10,000 partitions need several per partition
+  --quiet                 print nothing but the paths of the files written
   --keep-data             keep the temporary data dirs
 `;
 
@@ -149,6 +160,7 @@ export function defaultOptions(quick: boolean): BenchOptions {
     repetitions: quick ? 1 : 3,
     durationMs: quick ? 2000 : 8000,
     warmupMs: quick ? 500 : 1000,
+    drainGraceMs: quick ? 3000 : 15000,
     maxBytesPerPhase: quick ? 1024 ** 3 : 4 * 1024 ** 3,
     catchupBytes: null,
     externalBytes: null,
@@ -168,6 +180,8 @@ export function defaultOptions(quick: boolean): BenchOptions {
     kafkaHeapOpts: null,
     kafkaTools: null,
     progress: 'auto',
+    quiet: false,
+    nofile: null,
     keepData: false,
   };
 }
@@ -215,6 +229,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case 'warmup':
         opts.warmupMs = parseDuration(value());
+        break;
+      case 'drain-grace':
+        opts.drainGraceMs = parseDuration(value());
         break;
       case 'max-bytes':
         opts.maxBytesPerPhase = parseSize(value());
@@ -278,6 +295,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case 'no-progress':
         opts.progress = 'off';
+        break;
+      case 'nofile':
+        opts.nofile = positiveInt(name, value());
+        break;
+      case 'quiet':
+        opts.quiet = true;
         break;
       case 'keep-data':
         opts.keepData = true;

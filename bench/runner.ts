@@ -32,6 +32,7 @@ import {
 } from './external/kafka-perf.js';
 import {
   dropCaches,
+  loadAverage,
   machineInfo,
   measureDiskWrite,
   measureEngine,
@@ -85,11 +86,28 @@ interface SampleBase {
 function makeTarget(spec: BenchOptions['targets'][number], opts: BenchOptions): Target {
   switch (spec.kind) {
     case 'strand':
-      return new StrandTarget(opts.dataDir, opts.strandOverrides, opts.keepData);
+      return new StrandTarget(opts.dataDir, opts.strandOverrides, opts.keepData, opts.nofile);
     case 'bootstrap':
       return new BootstrapTarget(spec.host, spec.port, spec.pid);
     case 'kafka-home':
-      return new KafkaHomeTarget(spec.dir, opts.dataDir, opts.kafkaOverrides, opts.kafkaHeapOpts, opts.keepData);
+      return new KafkaHomeTarget(spec.dir, opts.dataDir, opts.kafkaOverrides, opts.kafkaHeapOpts, opts.keepData, opts.nofile);
+  }
+}
+
+/** The last line of broker output that looks like a warning or an error, shortened. */
+function lastComplaint(output: string): string | null {
+  const lines = output.split('\n').filter((l) => /warn|error|"level":(40|50|60)/i.test(l));
+  const last = lines[lines.length - 1];
+  return last === undefined ? null : last.trim().slice(0, 300);
+}
+
+/** The suite's own soft open-file limit (what started brokers inherit). */
+function openFileLimit(): string {
+  try {
+    const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    return m === null ? 'unknown' : `soft ${m[1]}, hard ${m[2]}`;
+  } catch {
+    return 'unknown';
   }
 }
 
@@ -158,7 +176,7 @@ export class Runner {
     private readonly opts: BenchOptions,
     private readonly argv: readonly string[],
   ) {
-    this.progress = new ProgressLine(opts.progress === 'on' || (opts.progress === 'auto' && process.stdout.isTTY === true));
+    this.progress = new ProgressLine(!opts.quiet && (opts.progress === 'on' || (opts.progress === 'auto' && process.stdout.isTTY === true)));
     const scale = defaultScale(opts.quick);
     if (opts.catchupBytes !== null) scale.catchupBytes = opts.catchupBytes;
     if (opts.externalBytes !== null) scale.externalBytes = opts.externalBytes;
@@ -168,21 +186,26 @@ export class Runner {
   }
 
   private log(line: string): void {
-    this.progress.log(line);
+    if (!this.opts.quiet) this.progress.log(line);
   }
 
   async run(): Promise<BenchRun> {
     const startedAt = new Date().toISOString();
     const machine = machineInfo(this.opts.dataDir);
     const versions = toolVersions();
-    this.log(`strand bench: ${machine.cores} cores (${machine.cpuModel}), ${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB, ${machine.kernel}`);
+    this.log(`strand bench: ${machine.cores} cores (${machine.cpuModel}), ${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB, ${machine.kernel}; load average ${machine.loadAverageAtStart}`);
     this.log(`workloads: ${this.workloads.map((w) => w.name).join(', ')}; ${this.opts.repetitions} repetition(s)${this.opts.quick ? ' (quick)' : ''}`);
     const targetInfos: TargetInfo[] = [];
     try {
       for (const spec of this.opts.targets) {
         const target = makeTarget(spec, this.opts);
         this.log(`starting target ${target.label} ...`);
-        await target.start();
+        try {
+          await target.start();
+        } catch (err) {
+          await target.stop().catch(() => {});
+          throw err;
+        }
         const session = await this.connect(target);
         this.sessions.push(session);
         versions[`target ${target.label}`] = target.version;
@@ -227,7 +250,7 @@ export class Runner {
       limits: this.limits,
       samples: this.samples,
       summary,
-      notes: [...this.staticNotes(), ...this.notes],
+      notes: [...this.staticNotes(), ...this.notes, `Load average (1, 5, 15 min) at the start: ${machine.loadAverageAtStart}; at the end: ${loadAverage()} (on ${machine.cores} cores; anything else running skews the figures).`],
     };
   }
 
@@ -250,6 +273,7 @@ export class Runner {
       'order of targets': 'alternating per repetition (A B A B)',
       'produce phase duration ms': o.durationMs,
       'produce warm-up ms (not counted)': o.warmupMs,
+      'produce drain grace ms (then unanswered requests are abandoned)': o.drainGraceMs,
       'max bytes per produce phase': o.maxBytesPerPhase,
       'catch-up bytes': this.workloads.find((w) => w.kind === 'catchup')?.dataBytes ?? 0,
       'kcat / perf-tool bytes': this.workloads.find((w) => w.kind === 'kcat' || w.kind === 'kafka-perf')?.dataBytes ?? 0,
@@ -274,6 +298,7 @@ export class Runner {
       'strand overrides': o.strandOverrides.join(' ') || '(none)',
       'kafka overrides': o.kafkaOverrides.join(' ') || '(none)',
       'kafka heap': o.kafkaHeapOpts ?? '(scripts\' default)',
+      'open-file limit of started brokers': o.nofile ?? `inherited (${openFileLimit()})`,
     };
   }
 
@@ -325,18 +350,19 @@ export class Runner {
     }
     if (this.opts.machineLimits) {
       this.progress.update('load generator ceiling', null, '(against a null broker)');
-      limits.push(
-        ...(await measureLoadgenCeiling({
-          threads: this.opts.driverThreads,
-          producerConnections: this.opts.producerConnections,
-          consumerConnections: this.opts.consumerConnections,
-          inflight: this.opts.inflight,
-          durationMs: this.opts.quick ? 1500 : 4000,
-          warmupMs: this.opts.quick ? 300 : 1000,
-          readBytes: (this.opts.quick ? 1 : 4) * 1024 * MiB,
-          epochNs: this.epochNs,
-        })),
-      );
+      const ceiling = await measureLoadgenCeiling({
+        threads: this.opts.driverThreads,
+        producerConnections: this.opts.producerConnections,
+        consumerConnections: this.opts.consumerConnections,
+        inflight: this.opts.inflight,
+        durationMs: this.opts.quick ? 1500 : 4000,
+        warmupMs: this.opts.quick ? 300 : 1000,
+        readBytes: (this.opts.quick ? 1 : 4) * 1024 * MiB,
+        epochNs: this.epochNs,
+      }).catch((err: unknown): MachineLimit[] => [
+        { name: 'load generator produce ceiling', mbPerS: null, method: 'null broker', note: `not measured: ${(err as Error).message}` },
+      ]);
+      limits.push(...ceiling);
     }
     if (this.opts.engineBaseline) {
       this.progress.update('storage engine baseline', null, '(bench/storage, about 15 s)');
@@ -384,7 +410,8 @@ export class Runner {
         } catch (err) {
           this.progress.clear();
           const message = (err as Error).message.split('\n')[0]!;
-          this.notes.push(`${w.name} on ${s.target.label}, repetition ${rep}, failed: ${message}`);
+          const complaint = lastComplaint(s.target.logTail());
+          this.notes.push(`${w.name} on ${s.target.label}, repetition ${rep}, failed: ${message}${complaint === null ? '' : ` (broker output: ${complaint})`}`);
           this.log(`  ${s.target.label} rep ${rep}: FAILED: ${message}`);
         }
       }
@@ -397,7 +424,7 @@ export class Runner {
     }
     if (w.kind === 'catchup') {
       for (const s of this.sessions) {
-        if (s.catchup !== null) await deleteTopic(s.admin, s.versions, s.catchup.topic, ADMIN_TIMEOUT_MS).catch(() => false);
+        if (s.catchup !== null) await this.dropTopic(s, s.catchup.topic);
         s.catchup = null;
       }
     }
@@ -406,6 +433,7 @@ export class Runner {
   private async runOne(w: WorkloadDefinition, s: Session, rep: number): Promise<void> {
     switch (w.kind) {
       case 'throughput':
+      case 'small':
       case 'partitions':
       case 'connections':
         return this.runThroughput(w, s, rep);
@@ -475,6 +503,7 @@ export class Runner {
       maxRequestBytes: MAX_REQUEST_BYTES,
       mode: { kind: 'max', durationMs: this.opts.durationMs, warmupMs: this.opts.warmupMs, maxBytes: this.opts.maxBytesPerPhase },
       stamped: false,
+      drainGraceMs: this.opts.drainGraceMs,
       ...overrides,
     };
   }
@@ -591,9 +620,16 @@ export class Runner {
     return { workload: w.name, phase, target: s.target.label, driver, repetition: rep };
   }
 
+  /** The admin connection, reopened when the broker closed it (e.g. after connections.max.idle.ms). */
+  private async admin(s: Session): Promise<KafkaConnection> {
+    if (s.admin.failed !== null) s.admin = await KafkaConnection.open(s.target.host, s.target.port, 'strand-bench-admin');
+    return s.admin;
+  }
+
   private async newTopic(w: WorkloadDefinition, s: Session, rep: number, partitions: number): Promise<{ topic: string; partitions: number; notes: string[] }> {
     const topic = topicName(w.name, s.target.label, rep);
-    const layout = await this.withProgress(`${s.target.label} ${w.name}`, () => null, () => `creating ${partitions} partitions`, createTopic(s.admin, s.versions, topic, partitions, ADMIN_TIMEOUT_MS));
+    const admin = await this.admin(s);
+    const layout = await this.withProgress(`${s.target.label} ${w.name}`, () => null, () => `creating ${partitions} partitions`, createTopic(admin, s.versions, topic, partitions, ADMIN_TIMEOUT_MS));
     const notes: string[] = [];
     if (layout.partitions !== partitions) notes.push(`topic has ${layout.partitions} partitions (${layout.createdBy}), not ${partitions}`);
     else if (layout.createdBy !== 'CreateTopics') notes.push(`topic created by ${layout.createdBy}`);
@@ -601,10 +637,12 @@ export class Runner {
   }
 
   private async dropTopic(s: Session, topic: string): Promise<void> {
-    const deleted = await deleteTopic(s.admin, s.versions, topic, ADMIN_TIMEOUT_MS).catch(() => false);
-    if (!deleted && !this.notes.some((n) => n.startsWith(`${s.target.label}: topics`))) {
-      this.notes.push(`${s.target.label}: topics could not be deleted after their samples (no DeleteTopics); their data stayed on disk until the end of the run.`);
-    }
+    const reason = await this.admin(s)
+      .then((admin) => deleteTopic(admin, s.versions, topic, ADMIN_TIMEOUT_MS))
+      .catch((err: unknown) => (err as Error).message);
+    if (reason === null) return;
+    const note = `${s.target.label}: a topic could not be deleted after its sample (${reason}); its data stayed on disk until the end of the run.`;
+    if (!this.notes.includes(note)) this.notes.push(note);
   }
 
   // ---- workloads -----------------------------------------------------------------------

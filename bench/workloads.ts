@@ -5,7 +5,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 
-export type WorkloadKind = 'throughput' | 'latency' | 'fanout' | 'partitions' | 'connections' | 'catchup' | 'kcat' | 'kafka-perf';
+export type WorkloadKind = 'throughput' | 'small' | 'latency' | 'fanout' | 'partitions' | 'connections' | 'catchup' | 'kcat' | 'kafka-perf';
 export type DriverName = 'loadgen' | 'kcat' | 'kafka-perf';
 
 export interface WorkloadDefinition {
@@ -80,7 +80,7 @@ export function workloadCatalog(scale: WorkloadScale): WorkloadDefinition[] {
     {
       ...base,
       name: 'small-1p',
-      kind: 'throughput',
+      kind: 'small',
       title: 'Small records, 100 B, 1 partition',
       description: 'Per-record overhead: 100-byte records in 64 KiB batches to a single partition (one connection carries it).',
       partitions: 1,
@@ -90,7 +90,7 @@ export function workloadCatalog(scale: WorkloadScale): WorkloadDefinition[] {
     {
       ...base,
       name: 'small-16p',
-      kind: 'throughput',
+      kind: 'small',
       title: 'Small records, 100 B, 16 partitions',
       description: '100-byte records in 64 KiB batches spread over 16 partitions.',
       recordBytes: 100,
@@ -122,17 +122,6 @@ export function workloadCatalog(scale: WorkloadScale): WorkloadDefinition[] {
       partitions: 1000,
       batchBytes: 16 * KiB,
       phases: ['produce'],
-    },
-    {
-      ...base,
-      name: 'partitions-10000',
-      kind: 'partitions',
-      title: 'Many partitions: 10,000',
-      description: 'As partitions-1000 with 10,000 partitions.',
-      partitions: 10000,
-      batchBytes: 16 * KiB,
-      phases: ['produce'],
-      fullOnly: true,
     },
     {
       ...base,
@@ -172,11 +161,22 @@ export function workloadCatalog(scale: WorkloadScale): WorkloadDefinition[] {
       dataBytes: scale.externalBytes,
       phases: ['produce', 'consume'],
     },
+    {
+      ...base,
+      name: 'partitions-10000',
+      kind: 'partitions',
+      title: 'Many partitions: 10,000',
+      description: 'As partitions-1000 with 10,000 partitions. Last in the suite: a broker that runs out of file descriptors here cannot spoil the other workloads.',
+      partitions: 10000,
+      batchBytes: 16 * KiB,
+      phases: ['produce'],
+      fullOnly: true,
+    },
   ];
 }
 
 /**
- * Workloads chosen by names or kinds (`throughput` selects both throughput workloads), in
+ * Workloads chosen by names or kinds (`throughput` selects both throughput workloads, `small` both small-record ones), in
  * catalog order. No patterns: every workload of the mode. Unknown names throw.
  */
 export function selectWorkloads(catalog: readonly WorkloadDefinition[], patterns: readonly string[] | null, quick: boolean): WorkloadDefinition[] {

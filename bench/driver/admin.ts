@@ -168,16 +168,18 @@ export async function createTopic(
   return { name: topic, partitions: got, createdBy: 'CreateTopics' };
 }
 
-/** Deletes the topic when the broker has DeleteTopics; false when it cannot. */
-export async function deleteTopic(conn: KafkaConnection, versions: NegotiatedVersions, topic: string, timeoutMs: number): Promise<boolean> {
-  if (versions.deleteTopics === null) return false;
+/** Deletes the topic; null when it is gone, else why not. */
+export async function deleteTopic(conn: KafkaConnection, versions: NegotiatedVersions, topic: string, timeoutMs: number): Promise<string | null> {
+  if (versions.deleteTopics === null) return 'the broker has no DeleteTopics';
   const res = await conn.request(ApiKey.DeleteTopics, versions.deleteTopics, {
     topics: [{ name: topic, topicId: ZERO_UUID }],
     topicNames: [topic],
     timeoutMs,
   });
   const r = res.responses[0];
-  return r !== undefined && (r.errorCode === ErrorCode.NONE || r.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (r === undefined) return 'DeleteTopics answered without the topic';
+  if (r.errorCode === ErrorCode.NONE || r.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return null;
+  return `DeleteTopics: ${errorName(r.errorCode)}${r.errorMessage ? `: ${r.errorMessage}` : ''}`;
 }
 
 /** Metadata for no topics: proves the broker answers (used to wait for a starting broker). */

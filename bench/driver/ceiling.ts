@@ -69,6 +69,7 @@ export async function measureLoadgenCeiling(s: CeilingSettings): Promise<Machine
         maxRequestBytes: 1024 * 1024,
         mode: { kind: 'max', durationMs: s.durationMs, warmupMs: s.warmupMs, maxBytes: Number.MAX_SAFE_INTEGER },
         stamped: false,
+        drainGraceMs: 5000,
       },
       'strand-bench-ceiling',
     );

@@ -4,9 +4,9 @@
 // fresh 12-byte head, so one body Buffer can be in several socket writes at once.
 
 import * as net from 'node:net';
-import { FrameReader } from './frame-reader.js';
-import { ApiKey, decodeResponseFrame, encodeRequestFrame, type ApiKeyNumber } from '../../src/protocol/index.js';
+import { decodeResponseFrame, encodeRequestFrame, type ApiKeyNumber } from '../../src/protocol/index.js';
 import type { RequestBodies, ResponseBodies } from '../../src/protocol/generated/index.js';
+import { FrameReader } from './frame-reader.js';
 
 /** Called with the response frame (without its size prefix), or an error when the connection failed. */
 export type ResponseCallback = (err: Error | null, frame: Buffer | null) => void;
@@ -159,6 +159,3 @@ export class KafkaConnection {
     next.callback(null, frame);
   }
 }
-
-/** ApiKey re-exported for driver modules that only need the numbers. */
-export { ApiKey };

@@ -30,6 +30,8 @@ export interface ProduceSpec {
   maxRequestBytes: number;
   mode: ProducerMode;
   stamped: boolean;
+  /** Outstanding requests are abandoned this long after the phase's end. */
+  drainGraceMs: number;
 }
 
 export interface ProduceOutcome {
@@ -100,6 +102,7 @@ export async function prepareProducers(ep: Endpoint, spec: ProduceSpec, clientId
       maxRequestBytes: spec.maxRequestBytes,
       inflight: spec.inflight,
       mode,
+      drainGraceMs: spec.drainGraceMs,
       stamped: spec.stamped,
       epochNs: ep.epochNs,
       histogramBits: HISTOGRAM_BITS,

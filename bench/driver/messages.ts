@@ -29,6 +29,8 @@ export interface ProducerWorkerConfig {
   maxRequestBytes: number;
   inflight: number;
   mode: ProducerMode;
+  /** How long after the phase's end outstanding requests are awaited before they are abandoned. */
+  drainGraceMs: number;
   /** Stamp records (send time, sequence) for latency and loss checks. */
   stamped: boolean;
   epochNs: bigint;

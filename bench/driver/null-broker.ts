@@ -31,6 +31,8 @@ class NullBroker {
   private readonly nextOffset = new Map<string, number>();
   private readonly perBatch = recordsPerBatch(RECORD_BYTES, BATCH_BYTES);
   private readonly batch = fillerBatch(RECORD_BYTES, this.perBatch);
+  /** Placeholder bytes for records (never sent); the largest partition answer. */
+  private readonly zeros = Buffer.alloc(4 * 1024 * 1024);
 
   serve(socket: net.Socket): void {
     socket.setNoDelay(true);
@@ -83,6 +85,10 @@ class NullBroker {
     }
     if (header.apiKey === ApiKey.Fetch) {
       const req = decodeRequestBody(ApiKey.Fetch, header, frame);
+      // Each partition's records are `batches` copies of one batch renumbered from the fetch
+      // offset. They go out as a placeholder in the encoded response, replaced when writing
+      // by 8 fresh offset bytes plus the shared rest of the batch, so nothing is copied.
+      const placeholders = new Map<Buffer, { fetchOffset: number; batches: number }>();
       const res: FetchResponse = {
         throttleTimeMs: 0,
         errorCode: 0,
@@ -91,18 +97,15 @@ class NullBroker {
           topic: t.topic,
           topicId: t.topicId,
           partitions: t.partitions.map((p) => {
-            const batches = Math.max(1, Math.floor(p.partitionMaxBytes / this.batch.length));
-            const records = Buffer.allocUnsafe(batches * this.batch.length);
-            for (let i = 0; i < batches; i++) {
-              const at = i * this.batch.length;
-              this.batch.copy(records, at);
-              writeInt64(records, at, p.fetchOffset + i * this.perBatch);
-            }
+            const batches = Math.max(1, Math.min(this.zeros.length, p.partitionMaxBytes) / this.batch.length) | 0;
+            const records = this.zeros.subarray(0, batches * this.batch.length);
+            placeholders.set(records, { fetchOffset: p.fetchOffset, batches });
+            const end = p.fetchOffset + batches * this.perBatch;
             return {
               partitionIndex: p.partition,
               errorCode: 0,
-              highWatermark: p.fetchOffset + batches * this.perBatch,
-              lastStableOffset: p.fetchOffset + batches * this.perBatch,
+              highWatermark: end,
+              lastStableOffset: end,
               logStartOffset: 0,
               abortedTransactions: null,
               preferredReadReplica: -1,
@@ -112,8 +115,22 @@ class NullBroker {
         })),
       };
       const out = encodeResponseFrame(ApiKey.Fetch, header.apiVersion, header.correlationId, res);
+      const rest = this.batch.subarray(8);
       socket.cork();
-      for (const c of out.chunks) socket.write(c as Buffer);
+      for (const c of out.chunks) {
+        const chunk = c as Buffer;
+        const ph = placeholders.get(chunk);
+        if (ph === undefined) {
+          socket.write(chunk);
+          continue;
+        }
+        for (let i = 0; i < ph.batches; i++) {
+          const offset = Buffer.allocUnsafe(8);
+          writeInt64(offset, 0, ph.fetchOffset + i * this.perBatch);
+          socket.write(offset);
+          socket.write(rest);
+        }
+      }
       socket.uncork();
       return;
     }

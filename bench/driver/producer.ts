@@ -13,8 +13,6 @@ import { randomBytes } from 'node:crypto';
 /** Prebuilt request tails beyond this many bytes per connection are built per request instead. */
 const PREBUILT_LIMIT_BYTES = 64 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 250;
-/** How long after its end a rate-mode phase may take to send what was already due. */
-const RATE_DRAIN_GRACE_MS = 10_000;
 
 interface Totals {
   records: number;
@@ -55,6 +53,8 @@ export class ProducerRun {
   };
   private readonly latency: LatencyHistogram | null;
   private stopped = false;
+  /** Set when the drain grace ran out: outstanding requests are given up. */
+  private abandoned = false;
   private startNs = 0;
   private measuredStartNs = 0;
   private finish: (() => void) | null = null;
@@ -90,6 +90,13 @@ export class ProducerRun {
     };
     const progress = setInterval(() => this.onProgress(this.totals.records, this.totals.payloadBytes), PROGRESS_INTERVAL_MS);
     this.timers.push(progress);
+    // A broker that stops answering must not hold the phase (and the suite) hostage.
+    const abandon = setTimeout(() => {
+      this.abandoned = true;
+      this.stopped = true;
+      for (const c of this.conns) c.close();
+    }, mode.durationMs + this.cfg.drainGraceMs);
+    this.timers.push(abandon);
     if (this.conns.length === 0) this.finish?.();
     this.conns.forEach((conn, i) => {
       const partitions = this.cfg.connections[i]!;
@@ -159,7 +166,7 @@ export class ProducerRun {
   }
 
   private onFailure(err: Error, recordsOf: Map<number, number>): void {
-    countError(this.totals.errors, `connection: ${err.message}`);
+    countError(this.totals.errors, this.abandoned ? `no answer within ${this.cfg.drainGraceMs} ms after the phase ended (abandoned)` : `connection: ${err.message}`);
     for (const [partition, n] of recordsOf) addTo(this.totals.failed, partition, n);
   }
 
@@ -223,7 +230,7 @@ export class ProducerRun {
     const nsPerRecord = 1e9 / rate;
     const totalRecords = Math.max(1, Math.floor((durationMs / 1000) * rate));
     const startNs = this.startNs;
-    const hardEndNs = startNs + (durationMs + RATE_DRAIN_GRACE_MS) * 1e6;
+    const hardEndNs = startNs + (durationMs + cfg.drainGraceMs) * 1e6;
     const filler = randomBytes(Math.max(0, cfg.recordBytes - STAMP_BYTES));
     const capacity = m * cfg.recordsPerBatch;
     const intendedNs = (k: number): number => startNs + k * nsPerRecord;

@@ -3,6 +3,8 @@
 // acks=all (and commits group offsets), SIGKILLs the broker at a random moment, restarts it,
 // and checks every acknowledged record and commit so far. Exits 1 on any loss.
 
+import { rmSync } from 'node:fs';
+import { snapshotBuild } from '../../test/hardening/broker-process.js';
 import { CrashHarness, type CrashTotals } from '../../test/hardening/crash-harness.js';
 
 function arg(name: string, fallback: string): string {
@@ -10,8 +12,8 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
-async function runMode(flushEveryMessage: boolean, cycles: number, seed: number, producers: number, partitions: number): Promise<CrashTotals> {
-  const h = new CrashHarness({ seed, flushEveryMessage, producers, partitions, overrides: { 'log.segment.bytes': String(1024 * 1024) } });
+async function runMode(flushEveryMessage: boolean, cycles: number, seed: number, producers: number, partitions: number, entry: string): Promise<CrashTotals> {
+  const h = new CrashHarness({ seed, flushEveryMessage, producers, partitions, entry, overrides: { 'log.segment.bytes': String(1024 * 1024) } });
   await h.setup();
   const label = flushEveryMessage ? 'flush.messages=1' : 'default flush policy';
   console.log(`crash: ${label}, ${cycles} cycles, seed ${seed}, ${producers} producers, ${partitions} partitions, data in ${h.dataDir}`);
@@ -49,8 +51,14 @@ async function main(): Promise<void> {
   const producers = Number(arg('producers', '4'));
   const partitions = Number(arg('partitions', '3'));
   const results: CrashTotals[] = [];
-  if (flush === 'every' || flush === 'both') results.push(await runMode(true, cycles, seed, producers, partitions));
-  if (flush === 'default' || flush === 'both') results.push(await runMode(false, cycles, seed + 1, producers, partitions));
+  // A private copy of the build: others may rebuild dist/ while this runs for minutes.
+  const snapshot = snapshotBuild();
+  try {
+    if (flush === 'every' || flush === 'both') results.push(await runMode(true, cycles, seed, producers, partitions, snapshot.entry));
+    if (flush === 'default' || flush === 'both') results.push(await runMode(false, cycles, seed + 1, producers, partitions, snapshot.entry));
+  } finally {
+    rmSync(snapshot.dir, { recursive: true, force: true });
+  }
   const bad = results.some((t) => t.lost > 0 || t.commitsLost > 0 || t.foreign > 0 || t.duplicates > 0 || t.gaps > 0 || t.startFailures > 0 || t.problems.length > 0);
   process.exitCode = bad ? 1 : 0;
 }

@@ -1,8 +1,10 @@
 // The long fuzz run: `node dist/bench/hardening/fuzz.js [--inputs 1000000] [--seed 1]
-// [--connections 32] [--burst 16] [--minutes 60] [--log-level info]`. Starts its own broker
+// [--connections 32] [--burst 16] [--minutes 60] [--log-level info] [--weights valid=30,...]`. Starts its own broker
 // (child process), prints progress every 10 s and a summary; exits 1 when the broker died,
 // a probe failed, a response was out of order or undecodable, or a check after the run failed.
 
+import { rmSync } from 'node:fs';
+import { snapshotBuild } from '../../test/hardening/broker-process.js';
 import { formatStats, runFuzzSession } from '../../test/hardening/fuzz-session.js';
 
 function arg(name: string, fallback: string): string {
@@ -17,14 +19,22 @@ async function main(): Promise<void> {
   const maxBurst = Number(arg('burst', '16'));
   const minutes = Number(arg('minutes', '120'));
   const logLevel = arg('log-level', 'info');
+  // e.g. --weights valid=30,mutated=60,random=0 (see DEFAULT_WEIGHTS in fuzz-inputs.ts)
+  const weights = Object.fromEntries(
+    arg('weights', '').split(',').filter((x) => x.includes('=')).map((x) => [x.split('=')[0]!, Number(x.split('=')[1])]),
+  );
   console.log(`fuzz: seed ${seed}, ${inputs} inputs, ${connections} connections, bursts up to ${maxBurst}, broker log level ${logLevel}`);
   const started = Date.now();
+  // A private copy of the build: others may rebuild dist/ while this runs.
+  const snapshot = snapshotBuild();
   const result = await runFuzzSession({
+    entry: snapshot.entry,
     seed,
     inputs,
     connections,
     maxBurst,
     logLevel,
+    weights,
     deadlineMs: minutes * 60_000,
     progressEveryMs: 10_000,
     onProgress: (s, rss) => {
@@ -36,6 +46,7 @@ async function main(): Promise<void> {
       );
     },
   });
+  rmSync(snapshot.dir, { recursive: true, force: true });
   console.log(formatStats(result));
   const s = result.stats;
   const failed =

@@ -24,7 +24,7 @@ export interface BarGroup {
 function niceMax(v: number): number {
   if (v <= 0) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
   return 10 * p;
 }
 
@@ -34,7 +34,7 @@ export function barChart(title: string, unit: string, groups: readonly BarGroup[
   const plotWidth = 520;
   const barHeight = 14;
   const gap = 10;
-  const top = 40;
+  const top = 24 + Math.ceil(seriesOrder.length / 2) * 16;
   const colorOf = (s: string): string => PALETTE[Math.max(0, seriesOrder.indexOf(s)) % PALETTE.length]!;
   const maxValue = niceMax(Math.max(0, ...groups.flatMap((g) => g.bars.map((b) => Math.max(b.value, b.max)))));
   let y = top;
@@ -52,7 +52,8 @@ export function barChart(title: string, unit: string, groups: readonly BarGroup[
         const cy = by + barHeight / 2;
         parts.push(`<path d="M${x1.toFixed(1)} ${cy}H${x2.toFixed(1)}M${x1.toFixed(1)} ${cy - 4}V${cy + 4}M${x2.toFixed(1)} ${cy - 4}V${cy + 4}" class="whisker"/>`);
       }
-      parts.push(`<text x="${(labelWidth + w + 4).toFixed(1)}" y="${by + barHeight - 3}" class="value">${escapeXml(b.label)}</text>`);
+      const labelX = labelWidth + (Math.max(b.value, b.max) / maxValue) * plotWidth + 6;
+      parts.push(`<text x="${labelX.toFixed(1)}" y="${by + barHeight - 3}" class="value">${escapeXml(b.label)}</text>`);
     });
     y += groupHeight + gap;
   }
@@ -63,7 +64,11 @@ export function barChart(title: string, unit: string, groups: readonly BarGroup[
     ticks.push(`<line x1="${x}" y1="${top - 6}" x2="${x}" y2="${y - gap}" class="grid"/><text x="${x}" y="${y + 8}" text-anchor="middle" class="tick">${escapeXml(formatTick((maxValue * i) / 4))}</text>`);
   }
   const legend = seriesOrder
-    .map((s, i) => `<rect x="${labelWidth + i * 150}" y="12" width="12" height="12" fill="${colorOf(s)}"/><text x="${labelWidth + i * 150 + 16}" y="22" class="label">${escapeXml(s)}</text>`)
+    .map((s, i) => {
+      const lx = labelWidth + (i % 2) * 260;
+      const ly = 8 + Math.floor(i / 2) * 16;
+      return `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${colorOf(s)}"/><text x="${lx + 16}" y="${ly + 10}" class="label">${escapeXml(s)}</text>`;
+    })
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${labelWidth + plotWidth + 120}" height="${height}" viewBox="0 0 ${labelWidth + plotWidth + 120} ${height}"><title>${escapeXml(title)}</title>${ticks.join('')}${parts.join('')}${legend}<text x="${labelWidth + plotWidth / 2}" y="${height - 4}" text-anchor="middle" class="tick">${escapeXml(unit)}</text></svg>`;
 }
@@ -86,7 +91,7 @@ export interface CurveSeries {
 
 /** x position of a percentile on the nines axis: 0 -> 0, 90 -> 1, 99 -> 2, 99.9 -> 3 ... */
 export function ninesOf(percentile: number): number {
-  return -Math.log10(Math.max(1e-9, 1 - percentile / 100));
+  return 0 - Math.log10(Math.max(1e-9, 1 - percentile / 100));
 }
 
 /** Percentile curves: latency (log scale) against percentile (nines scale). */
@@ -94,7 +99,7 @@ export function percentileChart(title: string, series: readonly CurveSeries[], s
   const left = 70;
   const width = 620;
   const height = 300;
-  const legendRows = Math.ceil(series.length / 3);
+  const legendRows = Math.ceil(series.length / 2);
   const top = 24 + legendRows * 16;
   const pts = series.flatMap((s) => s.points.filter(([p]) => p < 100));
   if (pts.length === 0) return '';
@@ -124,8 +129,8 @@ export function percentileChart(title: string, series: readonly CurveSeries[], s
   });
   const legend = series
     .map((s, i) => {
-      const lx = left + (i % 3) * 210;
-      const ly = 14 + Math.floor(i / 3) * 16;
+      const lx = left + (i % 2) * 320;
+      const ly = 14 + Math.floor(i / 2) * 16;
       return `<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${colorOf(s.colorKey)}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/><text x="${lx + 30}" y="${ly + 4}" class="label">${escapeXml(s.name)}</text>`;
     })
     .join('');

@@ -182,6 +182,7 @@ export function runHtml(run: BenchRun): string {
     os: m.os,
     'data dir': m.dataDir,
     'data filesystem': m.dataFilesystem,
+    'load average at start (1, 5, 15 min)': m.loadAverageAtStart,
   };
   const targets = run.targets
     .map(

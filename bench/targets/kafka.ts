@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { freePort, runToCompletion, spawnTracked, stopChild, waitForPort } from './process.js';
+import { freePort, runToCompletion, spawnTracked, stopChild, waitForPort, withOpenFileLimit } from './process.js';
 import { parseOverrides, type Target } from './target.js';
 
 export interface KafkaDistribution {
@@ -90,6 +90,8 @@ export interface KafkaLaunchInput {
   clusterId: string;
   overrides: Record<string, string>;
   heapOpts: string | null;
+  /** ulimit -n for the daemons; null = inherited. */
+  nofile?: number | null;
 }
 
 export interface LaunchStep {
@@ -198,7 +200,12 @@ export function planKafkaLaunch(dist: KafkaDistribution, input: KafkaLaunchInput
     kind: 'daemon',
     waitForPort: input.brokerPort,
   });
-  return { distribution: dist, files, steps, brokerPort: input.brokerPort, dataDir: server['log.dirs'] ?? dataDir, serverProperties: server };
+  const limited = steps.map((step) => {
+    if (step.kind !== 'daemon' || input.nofile == null) return step;
+    const wrapped = withOpenFileLimit(input.nofile, step.command, step.args);
+    return { ...step, command: wrapped.command, args: wrapped.args };
+  });
+  return { distribution: dist, files, steps: limited, brokerPort: input.brokerPort, dataDir: server['log.dirs'] ?? dataDir, serverProperties: server };
 }
 
 /** `java` as kafka-run-class.sh finds it: $JAVA_HOME/bin/java, else on the PATH. */
@@ -299,6 +306,7 @@ export class KafkaHomeTarget implements Target {
     private readonly overrides: readonly string[],
     private readonly heapOpts: string | null,
     private readonly keepData: boolean,
+    private readonly nofile: number | null = null,
   ) {
     this.distribution = detectKafkaDistribution(home);
     this.version = `Apache Kafka ${this.distribution.version} (${this.distribution.mode})`;
@@ -333,10 +341,12 @@ export class KafkaHomeTarget implements Target {
       clusterId: randomClusterId(),
       overrides: parseOverrides(this.overrides),
       heapOpts: this.heapOpts,
+      nofile: this.nofile,
     });
     this.data = plan.dataDir;
     Object.assign(this.settings, plan.serverProperties);
     this.settings['KAFKA_HEAP_OPTS'] = this.heapOpts ?? '(the scripts\' default)';
+    if (this.nofile !== null) this.settings['open-file limit'] = String(this.nofile);
     this.launcher = new KafkaLauncher(plan);
     try {
       await this.launcher.start();

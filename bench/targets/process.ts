@@ -129,3 +129,12 @@ export function runToCompletion(
     });
   });
 }
+
+/**
+ * The command and arguments that run `command args` with the open-file limit set to
+ * `nofile` (through sh's ulimit, then exec, so the pid stays the program's); unchanged when null.
+ */
+export function withOpenFileLimit(nofile: number | null, command: string, args: readonly string[]): { command: string; args: string[] } {
+  if (nofile === null) return { command, args: [...args] };
+  return { command: '/bin/sh', args: ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, command, ...args] };
+}

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../options.js';
-import { freePort, spawnTracked, stopChild, waitForPort } from './process.js';
+import { freePort, spawnTracked, stopChild, waitForPort, withOpenFileLimit } from './process.js';
 import { parseOverrides, type Target } from './target.js';
 
 const READY_TIMEOUT_MS = 60_000;
@@ -53,6 +53,7 @@ export class StrandTarget implements Target {
     private readonly parentDir: string,
     private readonly overrides: readonly string[],
     private readonly keepData: boolean,
+    private readonly nofile: number | null = null,
   ) {}
 
   get port(): number {
@@ -80,7 +81,9 @@ export class StrandTarget implements Target {
     const logFd = fs.openSync(logFile, 'a');
     this.settings['broker output'] = logFile;
     try {
-      this.child = spawnTracked(process.execPath, args, { cwd: this.workDir, stdio: ['ignore', logFd, logFd] });
+      const launch = withOpenFileLimit(this.nofile, process.execPath, args);
+      if (this.nofile !== null) this.settings['open-file limit'] = String(this.nofile);
+      this.child = spawnTracked(launch.command, launch.args, { cwd: this.workDir, stdio: ['ignore', logFd, logFd] });
     } finally {
       fs.closeSync(logFd);
     }
