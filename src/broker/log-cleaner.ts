@@ -21,11 +21,12 @@
 // A log being cleaned is busy: retention leaves it alone until the swap (isCleaning()).
 
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { ServerConfig, TopicConfig } from '../config/index';
-import { readCheckpoint, readRegions, writeCheckpoint } from '../storage/index';
+import { readCheckpoint, readRegions } from '../storage/index';
 import type { Log, PartitionLog, SegmentInfo } from '../storage/index';
 import { CLEANED_SUFFIX, isCleanCancelled } from '../workers/cleaner-task';
 import type { CleanResult, CleanTask } from '../workers/cleaner-task';
@@ -206,6 +207,7 @@ export class LogCleaner {
   private pool: Piscina | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  private checkpointWrites: Promise<void> = Promise.resolve();
   /** Totals since start, for logs and benchmarks. */
   readonly totals = { cleans: 0, bytesRead: 0, bytesWritten: 0, durationMs: 0, failures: 0 };
 
@@ -251,7 +253,7 @@ export class LogCleaner {
     const pool = this.pool;
     this.pool = null;
     if (pool !== null) await pool.destroy();
-    this.writeCheckpoints();
+    await this.writeCheckpoints();
   }
 
   /** True while a clean of the partition runs: its non-active segments must stay as they are. */
@@ -447,7 +449,7 @@ export class LogCleaner {
     if (result.latestDeleteHorizonMs >= 0) this.deleteHorizons.set(key, result.latestDeleteHorizonMs);
     else this.deleteHorizons.delete(key);
     this.failedUntil.delete(key);
-    this.writeCheckpoints();
+    await this.writeCheckpoints();
     const s = result.stats;
     this.totals.cleans++;
     this.totals.bytesRead += s.bytesRead;
@@ -493,17 +495,39 @@ export class LogCleaner {
     return undefined;
   }
 
-  /** Writes the checkpoints of the logs that still exist. */
-  private writeCheckpoints(): void {
-    const entries: Array<{ topic: string; partition: number; offset: number }> = [];
+  /**
+   * Writes the checkpoints of the logs that still exist, in Kafka's checkpoint format (as
+   * storage's writeCheckpoint writes it), off the event loop: a temp file, fsync, rename, then
+   * fsync of the directory. Writes are chained, so the file always ends with the newest.
+   */
+  private writeCheckpoints(): Promise<void> {
+    const entries: string[] = [];
     for (const { topic, partition } of this.options.logs()) {
       const offset = this.checkpoints.get(keyOf(topic, partition));
-      if (offset !== undefined) entries.push({ topic, partition, offset });
+      if (offset !== undefined) entries.push(`${topic} ${partition} ${offset}\n`);
     }
-    try {
-      writeCheckpoint(this.checkpointFile, entries);
-    } catch (err) {
-      this.options.logger.error({ file: this.checkpointFile, err: (err as Error).message }, 'writing the cleaner checkpoint failed');
-    }
+    const text = `0\n${entries.length}\n${entries.join('')}`;
+    const file = this.checkpointFile;
+    const write = async (): Promise<void> => {
+      const temp = `${file}.tmp`;
+      const handle = await fsp.open(temp, 'w');
+      try {
+        await handle.writeFile(text);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fsp.rename(temp, file);
+      const dir = await fsp.open(path.dirname(file), 'r');
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    };
+    this.checkpointWrites = this.checkpointWrites.then(write).catch((err: unknown) => {
+      this.options.logger.error({ file, err: (err as Error).message }, 'writing the cleaner checkpoint failed');
+    });
+    return this.checkpointWrites;
   }
 }

@@ -12,8 +12,18 @@
 
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { compress as snappyCompressBlock, uncompress as snappyUncompressBlock } from 'snappy';
-import { compressFrame as lz4CompressFrame, decompressFrame as lz4DecompressFrame } from 'lz4-napi';
+import {
+  compress as snappyCompressBlock,
+  compressSync as snappyCompressBlockSync,
+  uncompress as snappyUncompressBlock,
+  uncompressSync as snappyUncompressBlockSync,
+} from 'snappy';
+import {
+  compressFrame as lz4CompressFrame,
+  compressFrameSync as lz4CompressFrameSync,
+  decompressFrame as lz4DecompressFrame,
+  decompressFrameSync as lz4DecompressFrameSync,
+} from 'lz4-napi';
 import { compress as zstdCompressFrame, decompress as zstdDecompressFrame } from '@mongodb-js/zstd';
 
 /** Codec ids exactly as in a record batch's attributes (bits 0-2). */
@@ -104,6 +114,80 @@ export async function decompress(codec: CompressionCodecId, input: Buffer): Prom
     case 4:
       return zstdDecompressFrame(input);
   }
+}
+
+// ---- synchronous forms, for worker threads ------------------------------------------
+//
+// On a worker thread (the log cleaner) blocking is free, while each asynchronous call costs a
+// round trip through the libuv pool that the main thread's file I/O shares. zstd has no
+// synchronous binding here: these return null for it, and the caller awaits the async form.
+
+/** compress() without the thread pool; null when the codec has no synchronous form (zstd). */
+export function compressSync(codec: CompressionCodecId, input: Buffer, options: CompressOptions = {}): Buffer | null {
+  switch (toCodecId(codec)) {
+    case 0:
+      return input;
+    case 1:
+      return zlib.gzipSync(input, options.level === undefined ? {} : { level: options.level });
+    case 2:
+      return xerialSnappyCompressSync(input);
+    case 3:
+      return lz4CompressFrameSync(input);
+    case 4:
+      return null;
+  }
+}
+
+/** decompress() without the thread pool; null when the codec has no synchronous form (zstd). */
+export function decompressSync(codec: CompressionCodecId, input: Buffer): Buffer | null {
+  switch (toCodecId(codec)) {
+    case 0:
+      return input;
+    case 1:
+      return zlib.unzipSync(input);
+    case 2:
+      return snappyDecompressSync(input);
+    case 3:
+      return lz4DecompressFrameSync(input);
+    case 4:
+      return null;
+  }
+}
+
+function xerialSnappyCompressSync(input: Buffer): Buffer {
+  const header = Buffer.alloc(XERIAL_HEADER_BYTES);
+  XERIAL_MAGIC.copy(header, 0);
+  header.writeInt32BE(XERIAL_VERSION, 8);
+  header.writeInt32BE(XERIAL_MIN_COMPATIBLE_VERSION, 12);
+  const parts: Buffer[] = [header];
+  for (let start = 0; start < input.length; start += XERIAL_BLOCK_BYTES) {
+    const block = snappyCompressBlockSync(input.subarray(start, Math.min(start + XERIAL_BLOCK_BYTES, input.length)));
+    const length = Buffer.alloc(4);
+    length.writeInt32BE(block.length, 0);
+    parts.push(length, block);
+  }
+  return Buffer.concat(parts);
+}
+
+function snappyDecompressSync(input: Buffer): Buffer {
+  const raw = (block: Buffer): Buffer => {
+    const out = snappyUncompressBlockSync(block, { asBuffer: true });
+    return typeof out === 'string' ? Buffer.from(out) : out;
+  };
+  if (!isXerialSnappy(input)) return raw(input);
+  const blocks: Buffer[] = [];
+  let position = XERIAL_HEADER_BYTES;
+  while (position < input.length) {
+    if (position + 4 > input.length) throw new Error(`truncated xerial snappy chunk header at byte ${position}`);
+    const blockBytes = input.readInt32BE(position);
+    position += 4;
+    if (blockBytes < 0 || position + blockBytes > input.length) {
+      throw new Error(`xerial snappy chunk of ${blockBytes} bytes at byte ${position} overruns the input`);
+    }
+    blocks.push(raw(input.subarray(position, position + blockBytes)));
+    position += blockBytes;
+  }
+  return Buffer.concat(blocks);
 }
 
 // ---- snappy in xerial framing --------------------------------------------------------

@@ -28,7 +28,7 @@ import * as path from 'node:path';
 import { crc32c } from '../protocol/crc32c.js';
 import { CLEAN_CANCELLED, CLEAN_CANCELLED_MESSAGE, CLEANED_SUFFIX, segmentLogFileName } from './cleaner-task.js';
 import type { CleanedGroup, CleanResult, CleanSegment, CleanStats, CleanTask } from './cleaner-task.js';
-import { compress, decompress, toCodecId } from './codecs.js';
+import { compress, compressSync, decompress, decompressSync, toCodecId } from './codecs.js';
 import { IoThrottle } from './io-throttle.js';
 import { hashKey, OffsetMap } from './offset-map.js';
 import { RecordCursor, varintSize, writeVarint } from './record-cursor.js';
@@ -78,7 +78,7 @@ export async function cleanLog(task: CleanTask, map?: OffsetMap): Promise<CleanR
   const started = performance.now();
   const cancel = task.cancelFlag !== undefined ? new Int32Array(task.cancelFlag) : null;
   const throttle = new IoThrottle(task.ioMaxBytesPerSecond, task.throttleState, cancel ?? undefined);
-  const offsetMap = map !== undefined && map.slots * 16 === OffsetMap.bytesFor(task.dedupeBufferBytes)
+  const offsetMap = map !== undefined && map.isShaped(task.dedupeBufferBytes, task.dedupeLoadFactor)
     ? map
     : new OffsetMap(task.dedupeBufferBytes, task.dedupeLoadFactor);
   offsetMap.clear();
@@ -155,13 +155,47 @@ export function groupSegments(segments: readonly CleanSegment[], filterEnd: numb
   return groups;
 }
 
-/** One retained record of a batch being rebuilt. */
-interface RetainedRecord {
-  start: number;
-  end: number;
-  timestampDeltaStart: number;
-  offsetDeltaStart: number;
-  timestamp: number;
+/**
+ * The records of one batch that a clean keeps, as parallel arrays reused from batch to batch
+ * (a batch may hold many thousands of records: no object per record).
+ */
+class RetainedRecords {
+  count = 0;
+  start = new Int32Array(256);
+  end = new Int32Array(256);
+  /** Where each record's offset delta starts: what follows its timestamp delta. */
+  offsetDeltaStart = new Int32Array(256);
+  /** Each record's attributes byte. */
+  attributes = new Uint8Array(256);
+  timestamp = new Float64Array(256);
+
+  reset(): void {
+    this.count = 0;
+  }
+
+  push(c: RecordCursor, records: Buffer, timestamp: number): void {
+    if (this.count === this.start.length) this.grow();
+    const i = this.count++;
+    this.start[i] = c.recordStart;
+    this.end[i] = c.recordEnd;
+    this.offsetDeltaStart[i] = c.offsetDeltaStart;
+    this.attributes[i] = records[c.timestampDeltaStart - 1]!;
+    this.timestamp[i] = timestamp;
+  }
+
+  private grow(): void {
+    const n = this.start.length * 2;
+    const copy = <T extends Int32Array | Uint8Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.start = copy(this.start, (k) => new Int32Array(k));
+    this.end = copy(this.end, (k) => new Int32Array(k));
+    this.offsetDeltaStart = copy(this.offsetDeltaStart, (k) => new Int32Array(k));
+    this.attributes = copy(this.attributes, (k) => new Uint8Array(k));
+    this.timestamp = copy(this.timestamp, (k) => new Float64Array(k));
+  }
 }
 
 class CleanContext {
@@ -169,6 +203,7 @@ class CleanContext {
   latestDeleteHorizonMs = -1;
   private readBytes = 0;
   private readonly cursor = new RecordCursor();
+  private readonly retained = new RetainedRecords();
 
   constructor(
     private readonly task: CleanTask,
@@ -200,7 +235,8 @@ class CleanContext {
     const codec = h.attributes & ATTR_COMPRESSION_MASK;
     if (codec === 0) return section;
     try {
-      return await decompress(toCodecId(codec), section);
+      // Synchronous where the codec allows: this is a worker thread (see codecs.ts).
+      return decompressSync(toCodecId(codec), section) ?? (await decompress(toCodecId(codec), section));
     } catch (err) {
       throw new CorruptSegmentError(`batch at offset ${h.baseOffset}: cannot decompress (codec ${codec}): ${(err as Error).message}`);
     }
@@ -215,8 +251,8 @@ class CleanContext {
       const reader = this.open(segment.baseOffset, SCAN_CHUNK_BYTES);
       try {
         for (let h = reader.next(); h !== null; h = reader.next()) {
-          if (h.magic !== 2 || h.producerId < 0) continue;
           this.checkCancelled();
+          if (h.magic !== 2 || h.producerId < 0) continue;
           lastBatchOfProducer.set(h.producerId, h.baseOffset);
           if ((h.attributes & ATTR_CONTROL) !== 0) {
             const type = await this.controlType(reader.body(), h);
@@ -355,20 +391,19 @@ class CleanContext {
       }
       if (horizonPassed) return false; // the marker of a transaction whose data is gone
       // First clean to find the transaction empty: keep the marker until the horizon.
-      this.verifyCrc(batch, h);
       const records = await this.recordsOf(batch, h);
       const all = this.retainAll(records, h);
       const horizon = now + this.task.deleteRetentionMs;
       this.noteHorizon(horizon);
-      this.stats.recordsRetained += all.length;
+      this.stats.recordsRetained += all.count;
       out.write(await this.rebuild(batch, h, records, all, horizon));
       return false;
     }
 
-    this.verifyCrc(batch, h);
     const records = await this.recordsOf(batch, h);
     const aborted = scan.aborted.has(h.baseOffset);
-    const retained: RetainedRecord[] = [];
+    const retained = this.retained;
+    retained.reset();
     let keptTombstone = false;
     const c = this.cursor;
     c.reset(records, 0, records.length, h.recordCount);
@@ -387,28 +422,25 @@ class CleanContext {
           keptTombstone = true;
         }
       }
-      retained.push({
-        start: c.recordStart,
-        end: c.recordEnd,
-        timestampDeltaStart: c.timestampDeltaStart,
-        offsetDeltaStart: c.offsetDeltaStart,
-        timestamp: h.baseTimestamp + c.timestampDelta,
-      });
+      retained.push(c, records, h.baseTimestamp + c.timestampDelta);
     }
     if (!c.exhausted) throw new CorruptSegmentError(`batch at offset ${h.baseOffset}: records do not fill the batch`);
-    this.stats.recordsRetained += retained.length;
+    this.stats.recordsRetained += retained.count;
     if ((h.attributes & ATTR_TRANSACTIONAL) !== 0) {
-      txnHasData.set(h.producerId, txnHasData.get(h.producerId) === true || retained.length > 0);
+      txnHasData.set(h.producerId, txnHasData.get(h.producerId) === true || retained.count > 0);
     }
     if (keptTombstone) this.noteHorizon(hasHorizon ? h.baseTimestamp : now + this.task.deleteRetentionMs);
 
-    if (retained.length === h.recordCount && (!keptTombstone || hasHorizon)) {
+    if (retained.count === h.recordCount && (!keptTombstone || hasHorizon)) {
       out.write(batch);
       return true;
     }
-    if (retained.length === 0) {
+    if (retained.count === 0) {
       // The producer's last batch keeps its header so its id, epoch and sequence survive.
-      if (isLastOfProducer) out.write(emptyBatch(batch, h));
+      if (isLastOfProducer) {
+        this.verifyCrc(batch, h);
+        out.write(emptyBatch(batch, h));
+      }
       return false;
     }
     const horizon = keptTombstone && !hasHorizon ? now + this.task.deleteRetentionMs : null;
@@ -416,19 +448,12 @@ class CleanContext {
     return false;
   }
 
-  private retainAll(records: Buffer, h: BatchHeader): RetainedRecord[] {
-    const all: RetainedRecord[] = [];
+  private retainAll(records: Buffer, h: BatchHeader): RetainedRecords {
+    const all = this.retained;
+    all.reset();
     const c = this.cursor;
     c.reset(records, 0, records.length, h.recordCount);
-    while (c.next()) {
-      all.push({
-        start: c.recordStart,
-        end: c.recordEnd,
-        timestampDeltaStart: c.timestampDeltaStart,
-        offsetDeltaStart: c.offsetDeltaStart,
-        timestamp: h.baseTimestamp + c.timestampDelta,
-      });
-    }
+    while (c.next()) all.push(c, records, h.baseTimestamp + c.timestampDelta);
     return all;
   }
 
@@ -437,8 +462,6 @@ class CleanContext {
   }
 
   private verifyCrc(batch: Buffer, h: BatchHeader): void {
-    // A batch about to be rebuilt gets a fresh CRC: check the old one first, so that a
-    // damaged batch is never laundered into a valid-looking one.
     const stored = batch.readUInt32BE(CRC_OFFSET);
     if (crc32c(batch, ATTRIBUTES_OFFSET, h.sizeBytes) !== stored) {
       throw new CorruptSegmentError(`batch at offset ${h.baseOffset}: CRC mismatch`);
@@ -451,36 +474,42 @@ class CleanContext {
    * `horizonMs`, the delete-horizon attribute is set and the base timestamp carries it, so
    * each record's timestamp delta is re-encoded against it.
    */
-  private async rebuild(batch: Buffer, h: BatchHeader, records: Buffer, retained: readonly RetainedRecord[], horizonMs: number | null): Promise<Buffer> {
+  private async rebuild(batch: Buffer, h: BatchHeader, records: Buffer, retained: RetainedRecords, horizonMs: number | null): Promise<Buffer> {
+    // A batch about to be rebuilt gets a fresh CRC: check the old one first, so that a damaged
+    // batch is never laundered into a valid-looking one. (Batches copied whole need no check:
+    // the engine validated them on append and on recovery.)
+    this.verifyCrc(batch, h);
     this.stats.batchesRewritten++;
     const baseTimestamp = horizonMs ?? h.baseTimestamp;
     const logAppendTime = (h.attributes & ATTR_LOG_APPEND_TIME) !== 0;
     let maxTimestamp = logAppendTime ? h.maxTimestamp : -1;
+    const n = retained.count;
     let size = 0;
-    for (const r of retained) {
-      if (!logAppendTime && r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
-      if (horizonMs === null) size += r.end - r.start;
+    for (let i = 0; i < n; i++) {
+      const ts = retained.timestamp[i]!;
+      if (!logAppendTime && ts > maxTimestamp) maxTimestamp = ts;
+      if (horizonMs === null) size += retained.end[i]! - retained.start[i]!;
       else {
-        const body = 1 + varintSize(r.timestamp - baseTimestamp) + (r.end - r.offsetDeltaStart);
+        const body = 1 + varintSize(ts - baseTimestamp) + (retained.end[i]! - retained.offsetDeltaStart[i]!);
         size += varintSize(body) + body;
       }
     }
     let section: Buffer = Buffer.allocUnsafe(size);
     let at = 0;
-    for (const r of retained) {
+    for (let i = 0; i < n; i++) {
       if (horizonMs === null) {
-        at += records.copy(section, at, r.start, r.end);
+        at += records.copy(section, at, retained.start[i]!, retained.end[i]!);
         continue;
       }
-      const delta = r.timestamp - baseTimestamp;
-      const body = 1 + varintSize(delta) + (r.end - r.offsetDeltaStart);
+      const delta = retained.timestamp[i]! - baseTimestamp;
+      const body = 1 + varintSize(delta) + (retained.end[i]! - retained.offsetDeltaStart[i]!);
       at = writeVarint(section, at, body);
-      section[at++] = records[r.timestampDeltaStart - 1]!; // record attributes
+      section[at++] = retained.attributes[i]!;
       at = writeVarint(section, at, delta);
-      at += records.copy(section, at, r.offsetDeltaStart, r.end);
+      at += records.copy(section, at, retained.offsetDeltaStart[i]!, retained.end[i]!);
     }
     const codec = h.attributes & ATTR_COMPRESSION_MASK;
-    if (codec !== 0) section = await compress(toCodecId(codec), section);
+    if (codec !== 0) section = compressSync(toCodecId(codec), section) ?? (await compress(toCodecId(codec), section));
     const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + section.length);
     batch.copy(out, 0, 0, BATCH_HEADER_BYTES);
     section.copy(out, BATCH_HEADER_BYTES);
@@ -488,7 +517,7 @@ class CleanContext {
     out.writeInt16BE(horizonMs === null ? h.attributes : h.attributes | ATTR_DELETE_HORIZON, ATTRIBUTES_OFFSET);
     writeInt64(out, 27, baseTimestamp);
     writeInt64(out, 35, maxTimestamp);
-    out.writeInt32BE(retained.length, 57);
+    out.writeInt32BE(n, 57);
     out.writeUInt32BE(crc32c(out, ATTRIBUTES_OFFSET, out.length), CRC_OFFSET);
     return out;
   }

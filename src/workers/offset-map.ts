@@ -6,10 +6,12 @@
 //
 // Layout: open addressing over a power-of-two table with double hashing (the second hash
 // lane, forced odd, is the probe step, so every probe sequence visits the whole table). 16
-// bytes per slot: two 32-bit hash lanes and the offset as a float64 (exact below 2^53).
+// bytes per slot in one Int32Array, [lane 1, lane 2, offset high, offset low], so that a probe
+// touches one cache line; an offset high word of -1 marks a free slot.
 
 const BYTES_PER_ENTRY = 16;
 const MIN_SLOTS = 1024;
+const TWO_POW_32 = 4294967296;
 
 // The two lanes of the last hashKey() call: module state, so hashing allocates nothing per record.
 let hashLane1 = 0;
@@ -70,21 +72,18 @@ export class OffsetMap {
   /** Most keys the map takes before it counts as full (slots x load factor). */
   readonly maxKeys: number;
   private readonly mask: number;
-  private readonly lanes: Int32Array;
-  private readonly offsets: Float64Array;
+  private readonly table: Int32Array;
   private keys = 0;
 
   /** A map in `bytes` of memory (rounded down to a power of two of slots). */
   constructor(bytes: number, loadFactor: number) {
     if (!(loadFactor > 0 && loadFactor <= 1)) throw new RangeError(`dedupe load factor must be in (0, 1], got ${loadFactor}`);
-    let slots = MIN_SLOTS;
-    while (slots * 2 * BYTES_PER_ENTRY <= bytes && slots < 2 ** 30) slots *= 2;
-    this.slots = slots;
-    this.mask = slots - 1;
+    this.slots = OffsetMap.bytesFor(bytes) / BYTES_PER_ENTRY;
+    this.mask = this.slots - 1;
     // Keep one slot free whatever the load factor, so a probe for a missing key always ends.
-    this.maxKeys = Math.min(slots - 1, Math.max(1, Math.floor(slots * loadFactor)));
-    this.lanes = new Int32Array(slots * 2);
-    this.offsets = new Float64Array(slots).fill(-1);
+    this.maxKeys = Math.min(this.slots - 1, Math.max(1, Math.floor(this.slots * loadFactor)));
+    this.table = new Int32Array(this.slots * 4);
+    this.markAllFree();
   }
 
   /** Memory a map created with `bytes` occupies. */
@@ -92,6 +91,12 @@ export class OffsetMap {
     let slots = MIN_SLOTS;
     while (slots * 2 * BYTES_PER_ENTRY <= bytes && slots < 2 ** 30) slots *= 2;
     return slots * BYTES_PER_ENTRY;
+  }
+
+  /** True when a map made with these settings would be this one's size and load factor. */
+  isShaped(bytes: number, loadFactor: number): boolean {
+    const slots = OffsetMap.bytesFor(bytes) / BYTES_PER_ENTRY;
+    return slots === this.slots && Math.min(slots - 1, Math.max(1, Math.floor(slots * loadFactor))) === this.maxKeys;
   }
 
   get size(): number {
@@ -105,28 +110,39 @@ export class OffsetMap {
 
   clear(): void {
     if (this.keys === 0) return;
-    this.offsets.fill(-1);
+    this.markAllFree();
     this.keys = 0;
+  }
+
+  private markAllFree(): void {
+    const t = this.table;
+    for (let i = 2; i < t.length; i += 4) t[i] = -1;
   }
 
   /** Records `offset` for the key last hashed by hashKey(), keeping the larger offset. */
   put(offset: number): void {
     const h1 = hashLane1;
     const h2 = hashLane2;
+    const t = this.table;
     const step = (h2 | 1) & this.mask;
     let i = h1 & this.mask;
     for (;;) {
-      const current = this.offsets[i]!;
-      if (current < 0) {
+      const at = i << 2;
+      const high = t[at + 2]!;
+      if (high === -1) {
         if (this.keys >= this.maxKeys) throw new RangeError('offset map is full');
-        this.lanes[2 * i] = h1;
-        this.lanes[2 * i + 1] = h2;
-        this.offsets[i] = offset;
+        t[at] = h1;
+        t[at + 1] = h2;
+        t[at + 2] = Math.floor(offset / TWO_POW_32);
+        t[at + 3] = offset | 0;
         this.keys++;
         return;
       }
-      if (this.lanes[2 * i] === h1 && this.lanes[2 * i + 1] === h2) {
-        if (offset > current) this.offsets[i] = offset;
+      if (t[at] === h1 && t[at + 1] === h2) {
+        if (offset > high * TWO_POW_32 + (t[at + 3]! >>> 0)) {
+          t[at + 2] = Math.floor(offset / TWO_POW_32);
+          t[at + 3] = offset | 0;
+        }
         return;
       }
       i = (i + step) & this.mask;
@@ -137,12 +153,14 @@ export class OffsetMap {
   get(): number {
     const h1 = hashLane1;
     const h2 = hashLane2;
+    const t = this.table;
     const step = (h2 | 1) & this.mask;
     let i = h1 & this.mask;
     for (;;) {
-      const current = this.offsets[i]!;
-      if (current < 0) return -1;
-      if (this.lanes[2 * i] === h1 && this.lanes[2 * i + 1] === h2) return current;
+      const at = i << 2;
+      const high = t[at + 2]!;
+      if (high === -1) return -1;
+      if (t[at] === h1 && t[at + 1] === h2) return high * TWO_POW_32 + (t[at + 3]! >>> 0);
       i = (i + step) & this.mask;
     }
   }

@@ -67,8 +67,16 @@ export class RecordCursor {
   }
 
   private varint(): number {
-    // Zig-zag varint of up to 64 bits in float arithmetic (exact to 2^53, beyond any real value).
     const buf = this.buf;
+    // Most fields (attributes, deltas, short lengths) fit one byte.
+    if (this.pos < this.end) {
+      const first = buf[this.pos]!;
+      if (first < 0x80) {
+        this.pos++;
+        return (first >>> 1) ^ -(first & 1);
+      }
+    }
+    // Zig-zag varint of up to 64 bits in float arithmetic (exact to 2^53, beyond any real value).
     let result = 0;
     let scale = 1;
     for (let i = 0; i < 10; i++) {

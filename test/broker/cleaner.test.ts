@@ -10,7 +10,7 @@ import pino from 'pino';
 import { ALTER_CONFIG_OP, TopicError, TopicRegistry } from '../../src/cluster/index.js';
 import { createServerConfig, resolveTopicConfig } from '../../src/config/index.js';
 import type { TopicConfig } from '../../src/config/index.js';
-import { CLEANER_OFFSET_CHECKPOINT, LogCleaner } from '../../src/broker/log-cleaner.js';
+import { CLEANER_OFFSET_CHECKPOINT, cleanerOptionsFromServerConfig, LogCleaner } from '../../src/broker/log-cleaner.js';
 import type { LogCleanerOptions } from '../../src/broker/log-cleaner.js';
 import { LogRetention } from '../../src/broker/log-retention.js';
 import { buildRecordBatch, Log, LogManager, readCheckpoint } from '../../src/storage/index.js';
@@ -267,7 +267,8 @@ describe('LogCleaner', () => {
   it('logs a failed clean, removes its output, leaves the log intact and backs off', async () => {
     const dir = dirFor();
     const log = Log.open(path.join(dir, 't-0'), { segmentBytes: 1 << 20, fileDeleteDelayMs: 0 });
-    log.append(buildRecordBatch([{ key: 'k', value: 'old-value' }]));
+    // The first batch is rewritten (one record goes, one stays): its CRC is checked first.
+    log.append(buildRecordBatch([{ key: 'k', value: 'old-value' }, { key: 'other', value: 'stays' }]));
     log.append(buildRecordBatch([{ key: 'k', value: 'new-value' }]));
     log.roll();
     const file = path.join(log.dir, '00000000000000000000.log');
@@ -311,6 +312,24 @@ describe('LogCleaner', () => {
       for (let k = 0; k < 40; k++) assert.equal(values.get(`k${k}`)?.split('-')[0], String(k + 40 * Math.floor((1499 - k) / 40)));
     }
     await manager.close();
+  });
+
+  it('takes its settings from server.properties and is off when log.cleaner.enable is false or there are no threads', async () => {
+    const on = cleanerOptionsFromServerConfig(createServerConfig({ 'log.cleaner.threads': '3', 'log.cleaner.dedupe.buffer.size': '1000000', 'log.cleaner.io.max.bytes.per.second': '5000000' }));
+    assert.deepEqual(on, { threads: 3, dedupeBufferBytes: 1_000_000, ioBufferBytes: 524_288, dedupeLoadFactor: 0.9, ioMaxBytesPerSecond: 5_000_000, backoffMs: 15_000 });
+    assert.equal(cleanerOptionsFromServerConfig(createServerConfig({ 'log.cleaner.enable': 'false' })).threads, 0);
+    const dir = dirFor();
+    const log = Log.open(path.join(dir, 't-0'), { segmentBytes: 1024, fileDeleteDelayMs: 0 });
+    fill(log, 100, 3);
+    log.roll();
+    const cleaner = cleanerFor(dir, () => [{ topic: 't', partition: 0, log }], () => compact({ 'min.cleanable.dirty.ratio': '0' }), { threads: 0, runner: undefined, backoffMs: 10 });
+    assert.equal(cleaner.enabled, false);
+    cleaner.start();
+    await new Promise((r) => setTimeout(r, 100));
+    await cleaner.stop();
+    assert.equal(cleaner.totals.cleans, 0);
+    assert.equal(recordsOf(await readLog(log)).length, 100);
+    await log.close();
   });
 
   it('cancels a running clean on stop, leaving no cleaned file and the log as it was', async () => {

@@ -333,7 +333,8 @@ describe('cleanLog', () => {
 
   it('fails on a damaged batch it would rewrite, leaving no cleaned file', async () => {
     const log = fresh(1 << 20);
-    log.append(buildRecordBatch([{ key: 'k', value: 'old-value' }]));
+    // The first batch is rewritten (one record goes, one stays): its CRC is checked first.
+    log.append(buildRecordBatch([{ key: 'k', value: 'old-value' }, { key: 'other', value: 'stays' }]));
     log.append(buildRecordBatch([{ key: 'k', value: 'new-value' }]));
     log.roll();
     const file = path.join(log.dir, '00000000000000000000.log');
