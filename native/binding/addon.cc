@@ -273,6 +273,12 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
     return true;
   }
 
+  // Result slot 9 (when the array has it): fds parked until the next sweep, so that the JS
+  // side schedules one (src/storage/open-files.ts).
+  void ReportParked() {
+    if (result_.length > 9) result_.data[9] = static_cast<double>(strand_files_parked());
+  }
+
   Napi::Value SetResultArray(const Napi::CallbackInfo& info) {
     if (!result_.Set(info[0]) || result_.length < 9) ThrowArg(info.Env(), "setResultArray(Float64Array(>= 9))");
     return info.Env().Undefined();
@@ -312,6 +318,7 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
     out[6] = r.record_count;
     out[7] = static_cast<double>(r.bytes);
     out[8] = r.needs_flush;
+    ReportParked();
     return env.Undefined();
   }
 
@@ -347,6 +354,7 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
         out[i * 4 + 3] = static_cast<double>(scratch_[i].segment_base_offset);
       }
     }
+    ReportParked();
     return Napi::Number::New(env, static_cast<double>(n));
   }
 
@@ -816,6 +824,74 @@ Napi::Value Pread(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Object FilesStatsObject(Napi::Env env, const strand_files_stats& st) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("openSegments", static_cast<double>(st.open_segments));
+  o.Set("parkedFds", static_cast<double>(st.parked_fds));
+  o.Set("limit", static_cast<double>(st.limit));
+  o.Set("openedTotal", static_cast<double>(st.opened_total));
+  o.Set("evictedTotal", static_cast<double>(st.evicted_total));
+  o.Set("idleClosedTotal", static_cast<double>(st.idle_closed_total));
+  return o;
+}
+
+// filesSetLimit(maxOpenSegments): 0 for none.
+Napi::Value FilesSetLimit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !(info[0].As<Napi::Number>().DoubleValue() >= 0)) {
+    ThrowArg(env, "filesSetLimit(maxOpenSegments >= 0)");
+    return env.Undefined();
+  }
+  int32_t rc = strand_files_set_limit(static_cast<uint64_t>(ToInt64(info[0])));
+  if (rc != STRAND_OK) ThrowStatus(env, rc);
+  return env.Undefined();
+}
+
+// filesSweep(nowMs, idleMs): ends the read epoch (call from the event loop, never between a
+// read and the dup of its regions), closes parked fds and idle segments; returns the stats.
+Napi::Value FilesSweep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!IsNumbers(info, 0, 2)) {
+    ThrowArg(env, "filesSweep(nowMs, idleMs)");
+    return env.Undefined();
+  }
+  strand_files_stats st{};
+  int32_t rc = strand_files_sweep(ToInt64(info[0]), ToInt64(info[1]), &st);
+  if (rc != STRAND_OK) {
+    ThrowStatus(env, rc);
+    return env.Undefined();
+  }
+  return FilesStatsObject(env, st);
+}
+
+Napi::Value FilesStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  strand_files_stats st{};
+  int32_t rc = strand_files_get_stats(&st);
+  if (rc != STRAND_OK) {
+    ThrowStatus(env, rc);
+    return env.Undefined();
+  }
+  return FilesStatsObject(env, st);
+}
+
+// nofileLimit(raise): { soft, hard } of RLIMIT_NOFILE (-1 for unlimited), after raising the
+// soft limit to the hard one when asked.
+Napi::Value NofileLimit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t soft = 0, hard = 0;
+  int32_t rc = strand_nofile_limit(info.Length() > 0 && info[0].ToBoolean() ? 1 : 0, &soft, &hard);
+  if (rc != STRAND_OK) {
+    ThrowStatus(env, rc);
+    return env.Undefined();
+  }
+  auto num = [](uint64_t v) { return v == UINT64_MAX ? -1.0 : static_cast<double>(v); };
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("soft", num(soft));
+  o.Set("hard", num(hard));
+  return o;
+}
+
 // setErrorClass(StorageError): errors are built as new StorageError(code, message).
 Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -836,6 +912,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32c", Napi::Function::New(env, Crc32c, "crc32c"));
   exports.Set("pread", Napi::Function::New(env, Pread, "pread"));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  exports.Set("filesSetLimit", Napi::Function::New(env, FilesSetLimit, "filesSetLimit"));
+  exports.Set("filesSweep", Napi::Function::New(env, FilesSweep, "filesSweep"));
+  exports.Set("filesStats", Napi::Function::New(env, FilesStats, "filesStats"));
+  exports.Set("nofileLimit", Napi::Function::New(env, NofileLimit, "nofileLimit"));
   return exports;
 }
 

@@ -49,7 +49,8 @@ typedef struct {
 } strand_append_result;
 
 typedef struct {
-  int32_t fd;                /* the segment's open fd, owned by the log; dup before async use */
+  int32_t fd;                /* the segment's open fd, owned by the log; dup before the next
+                                strand_files_sweep (see below) to use it later */
   uint32_t position;
   uint32_t length;
   int64_t segment_base_offset;
@@ -126,6 +127,32 @@ int32_t strand_log_flush(strand_log* log);
 int32_t strand_log_close(strand_log* log, int32_t clean);
 /* Closes all files and removes the directory. Frees the handle. */
 int32_t strand_log_delete(strand_log* log);
+
+/* Open segment files. A segment's .log fd and index maps are opened on first use and
+ * closed again when more segments are open than the limit (least recently used first) or
+ * when idle (strand_files_sweep). A region's fd from strand_log_read stays valid until
+ * the next sweep at least, and as long as the segment's files stay open: duplicate it
+ * (strand_dup_fd) before the next sweep to keep it longer. Sweep where no region waits
+ * for its dup (Node: from the event loop); with a limit set, sweep regularly, or the fds
+ * of segments evicted in the read epoch that handed them out accumulate. */
+typedef struct {
+  uint64_t open_segments;      /* segments with open files */
+  uint64_t parked_fds;         /* fds of closed segments waiting for the next sweep */
+  uint64_t limit;              /* 0: no limit */
+  uint64_t opened_total;
+  uint64_t evicted_total;      /* closed for the limit */
+  uint64_t idle_closed_total;  /* closed for being idle */
+} strand_files_stats;
+/* 0: no limit (the default). Closes least recently used segments above it now. */
+int32_t strand_files_set_limit(uint64_t max_open_segments);
+/* Ends the read epoch, closes parked fds, closes segments unused for idle_ms (< 0: none);
+ * `now_ms` is the caller's clock. `out` (may be null) receives the stats after. */
+int32_t strand_files_sweep(int64_t now_ms, int64_t idle_ms, strand_files_stats* out);
+int32_t strand_files_get_stats(strand_files_stats* out);
+uint64_t strand_files_parked(void);
+/* The process's RLIMIT_NOFILE; with raise != 0 the soft limit is first raised to the hard
+ * one (fs.nr_open when that is unlimited), as far as the kernel allows. */
+int32_t strand_nofile_limit(int32_t raise, uint64_t* soft, uint64_t* hard);
 
 /* CRC-32C (Castagnoli), hardware when available. */
 uint32_t strand_crc32c(uint32_t crc, const uint8_t* data, size_t len);

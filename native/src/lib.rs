@@ -5,6 +5,7 @@
 
 pub mod batch;
 pub mod crc32c;
+pub mod file_cache;
 pub mod log;
 pub mod offset_index;
 pub mod segment;
@@ -454,6 +455,82 @@ pub unsafe extern "C" fn strand_log_delete(log: *mut strand_log) -> i32 {
         drop(Box::from_raw(log));
     }
     code
+}
+
+pub type strand_files_stats = file_cache::Stats;
+
+/// Sets the engine-wide bound on segments with open files (0: none) and applies it.
+#[no_mangle]
+pub extern "C" fn strand_files_set_limit(max_open_segments: u64) -> i32 {
+    ffi(|| {
+        file_cache::set_limit(max_open_segments.min(usize::MAX as u64) as usize);
+        Ok(())
+    })
+}
+
+/// # Safety
+/// `out` writable or null.
+#[no_mangle]
+pub unsafe extern "C" fn strand_files_sweep(now_ms: i64, idle_ms: i64, out: *mut strand_files_stats) -> i32 {
+    ffi(|| {
+        file_cache::sweep(now_ms, idle_ms);
+        if !out.is_null() {
+            *out = file_cache::stats();
+        }
+        Ok(())
+    })
+}
+
+/// # Safety
+/// `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn strand_files_get_stats(out: *mut strand_files_stats) -> i32 {
+    ffi(|| {
+        if out.is_null() {
+            return Err(invalid("null argument"));
+        }
+        *out = file_cache::stats();
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn strand_files_parked() -> u64 {
+    file_cache::parked_fds() as u64
+}
+
+/// The most the soft RLIMIT_NOFILE may be raised to: the hard limit, or the kernel's
+/// fs.nr_open when the hard limit is unlimited.
+fn nofile_ceiling(hard: u64) -> u64 {
+    if hard != sys::RLIM_INFINITY {
+        return hard;
+    }
+    std::fs::read_to_string("/proc/sys/fs/nr_open").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(1 << 20)
+}
+
+/// # Safety
+/// `soft` and `hard` writable.
+#[no_mangle]
+pub unsafe extern "C" fn strand_nofile_limit(raise: i32, soft: *mut u64, hard: *mut u64) -> i32 {
+    ffi(|| {
+        if soft.is_null() || hard.is_null() {
+            return Err(invalid("null argument"));
+        }
+        let mut lim = sys::rlimit::default();
+        if sys::getrlimit(sys::RLIMIT_NOFILE, &mut lim) != 0 {
+            return Err(Error::Io { context: "getrlimit(RLIMIT_NOFILE)".into(), source: std::io::Error::last_os_error() });
+        }
+        let ceiling = nofile_ceiling(lim.rlim_max);
+        if raise != 0 && lim.rlim_cur < ceiling {
+            let raised = sys::rlimit { rlim_cur: ceiling, rlim_max: lim.rlim_max };
+            if sys::setrlimit(sys::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = ceiling;
+            }
+        }
+        *soft = lim.rlim_cur;
+        *hard = lim.rlim_max;
+        Ok(())
+    })
 }
 
 /// # Safety

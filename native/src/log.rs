@@ -3,13 +3,15 @@
 //! Mutex; flush releases it during the fsyncs so appends continue meanwhile.
 
 use crate::batch::{self, validate_batch, BatchError, BatchErrorKind, BatchHeader, Strictness, HEADER_BYTES};
-use crate::segment::{file_name, remove_if_exists, step, with_suffix, Retired, ScanProblem, Segment};
+use crate::file_cache::{self, Owner, Release};
+use crate::offset_index::Mapping;
+use crate::segment::{file_name, no_owner, remove_if_exists, step, with_suffix, Retired, ScanProblem, Segment};
 use crate::segment::{CLEANED_SUFFIX, DELETED_SUFFIX, SWAP_SUFFIX};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, IoSlice};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Present in a partition directory after a clean close: the next open skips the scan.
@@ -147,6 +149,12 @@ pub struct SegmentInfo {
     pub is_active: i32,
 }
 
+thread_local! {
+    /// The batches of the append in progress and their stamped header copies.
+    static APPEND_SCRATCH: std::cell::RefCell<(Vec<(usize, BatchHeader)>, Vec<[u8; HEADER_BYTES]>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
 pub const TIMESTAMP_CREATE_TIME: i32 = 0;
 pub const TIMESTAMP_LOG_APPEND_TIME: i32 = 1;
 
@@ -166,8 +174,6 @@ struct LogState {
     /// Bumped by every truncation, so a flush that raced one does not advance the
     /// recovery point over bytes it did not sync.
     truncations: u64,
-    scratch_batches: Vec<(usize, BatchHeader)>,
-    scratch_headers: Vec<[u8; HEADER_BYTES]>,
     /// Segments taken out of the log (files renamed `*.deleted`, .log still open), until
     /// the caller removes them after file.delete.delay.ms (`remove_deleted`).
     retired: Vec<Retired>,
@@ -175,6 +181,8 @@ struct LogState {
     retire_generation: u64,
     /// First base offsets of replacements between their plan and their commit.
     replacing: Vec<i64>,
+    /// The log itself, for the segments it creates (the file cache asks it to close them).
+    owner: Weak<dyn Owner>,
 }
 
 /// What a segment replacement checked under the lock, for the work done outside it.
@@ -191,6 +199,7 @@ struct ReplacePlan {
     index_bytes: u32,
     created_ms: i64,
     last_modified_ms: i64,
+    owner: Weak<dyn Owner>,
 }
 
 struct Inner {
@@ -198,31 +207,83 @@ struct Inner {
     flushes_in_flight: u32,
 }
 
-pub struct Log {
+struct Shared {
     inner: Mutex<Inner>,
     /// Signalled when a flush finishes (close waits for them).
     flush_done: Condvar,
 }
 
+pub struct Log {
+    shared: Arc<Shared>,
+}
+
+impl Owner for Shared {
+    fn release_segment(&self, segment_id: u64, stamp: u64) -> Release {
+        let mut g = match self.inner.try_lock() {
+            Ok(g) => g,
+            Err(TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(TryLockError::WouldBlock) => return Release::Busy,
+        };
+        let Some(st) = g.state.as_mut() else { return Release::Gone };
+        match st.segments.iter_mut().find(|s| s.id == segment_id) {
+            None => Release::Gone,
+            Some(seg) if seg.stamp().is_none_or(|now| now > stamp) => Release::Busy,
+            Some(seg) => {
+                seg.release();
+                Release::Closed
+            }
+        }
+    }
+}
+
 impl Log {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // a panic inside an operation is reported as an error; the state stays usable
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut LogState) -> Result<T>) -> Result<T> {
-        let mut g = self.lock();
-        match g.state.as_mut() {
-            Some(st) => f(st),
-            None => Err(Error::Closed),
-        }
+        let r = {
+            let mut g = self.lock();
+            match g.state.as_mut() {
+                Some(st) => f(st),
+                None => Err(Error::Closed),
+            }
+        };
+        // files this operation opened may have taken the cache over its limit
+        file_cache::enforce();
+        r
     }
 
-    /// Opens (creating) the partition directory and recovers it.
+    /// Opens (creating) the partition directory and recovers it. Its files are closed
+    /// again afterwards: they open on first use (file_cache).
     pub fn open(dir: &Path, cfg: LogConfig) -> Result<Log> {
         cfg.validate()?;
-        let st = LogState::open(dir, cfg)?;
-        Ok(Log { inner: Mutex::new(Inner { state: Some(st), flushes_in_flight: 0 }), flush_done: Condvar::new() })
+        let mut st = LogState::open(dir, cfg)?;
+        for s in st.segments.iter_mut() {
+            s.release();
+        }
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner { state: None, flushes_in_flight: 0 }),
+            flush_done: Condvar::new(),
+        });
+        let owner: Weak<dyn Owner> = Arc::downgrade(&shared) as Weak<dyn Owner>;
+        st.owner = Weak::clone(&owner);
+        for s in st.segments.iter_mut() {
+            s.set_owner(Weak::clone(&owner));
+        }
+        shared.inner.lock().unwrap_or_else(|e| e.into_inner()).state = Some(st);
+        Ok(Log { shared })
+    }
+
+    /// Whether the segment with base offset `base` has its files open (tests, stats).
+    pub fn segment_is_open(&self, base: i64) -> Result<bool> {
+        self.with(|st| Ok(st.segments.iter().any(|s| s.base_offset == base && s.is_open())))
+    }
+
+    /// How many of this log's segments have their files open.
+    pub fn open_segments(&self) -> Result<usize> {
+        self.with(|st| Ok(st.segments.iter().filter(|s| s.is_open()).count()))
     }
 
     /// Applies segment.*, index.* and flush.* (recovery point and start offset are ignored).
@@ -401,12 +462,10 @@ impl Log {
             let mut g = self.lock();
             let inner = &mut *g;
             let st = inner.state.as_mut().ok_or(Error::Closed)?;
-            let mut files: Vec<(Arc<File>, PathBuf)> = Vec::new();
+            let mut files: Vec<SyncTarget> = Vec::new();
             for s in st.segments.iter_mut().filter(|s| s.dirty) {
                 s.dirty = false;
-                files.push((Arc::clone(&s.file), s.log_path.clone()));
-                files.push((Arc::clone(&s.offset_index.mm.file), s.offset_index.mm.path.clone()));
-                files.push((Arc::clone(&s.time_index.mm.file), s.time_index.mm.path.clone()));
+                push_sync_targets(s, &mut files);
             }
             let dir = std::mem::take(&mut st.dir_dirty).then(|| st.dir.clone());
             let out = (files, dir, st.log_end_offset(), st.truncations);
@@ -417,7 +476,7 @@ impl Log {
         drop(files);
         let mut g = self.lock();
         g.flushes_in_flight -= 1;
-        self.flush_done.notify_all();
+        self.shared.flush_done.notify_all();
         let st = g.state.as_mut().ok_or(Error::Closed)?;
         match synced {
             Ok(()) => {
@@ -438,7 +497,7 @@ impl Log {
     fn take_state(&self) -> Result<LogState> {
         let mut g = self.lock();
         while g.flushes_in_flight > 0 {
-            g = self.flush_done.wait(g).unwrap_or_else(|e| e.into_inner());
+            g = self.shared.flush_done.wait(g).unwrap_or_else(|e| e.into_inner());
         }
         g.state.take().ok_or(Error::Closed)
     }
@@ -452,12 +511,8 @@ impl Log {
         st.active_mut().make_inactive().map_err(io_err("trimming the indexes of", &st.dir))?;
         if clean {
             let mut files = Vec::new();
-            for s in &st.segments {
-                if s.dirty {
-                    files.push((Arc::clone(&s.file), s.log_path.clone()));
-                    files.push((Arc::clone(&s.offset_index.mm.file), s.offset_index.mm.path.clone()));
-                    files.push((Arc::clone(&s.time_index.mm.file), s.time_index.mm.path.clone()));
-                }
+            for s in st.segments.iter().filter(|s| s.dirty) {
+                push_sync_targets(s, &mut files);
             }
             sync_files(&files, None)?;
             let marker = st.dir.join(CLEAN_SHUTDOWN_MARKER);
@@ -500,7 +555,7 @@ fn prepare_replacement(plan: &ReplacePlan) -> Result<Segment> {
         remove_if_exists(p).map_err(io_err("removing", p))?;
     }
     let path = &plan.cleaned_path;
-    let mut seg = match Segment::open_files(path.clone(), &offset_path, &time_path, base) {
+    let mut seg = match Segment::open_files(path.clone(), &offset_path, &time_path, base, Weak::clone(&plan.owner)) {
         Ok(seg) => seg,
         Err(e) => {
             let _ = remove_if_exists(&offset_path);
@@ -534,12 +589,12 @@ fn prepare_replacement(plan: &ReplacePlan) -> Result<Segment> {
         seg.make_inactive().map_err(io_err("trimming the indexes of", path))?;
         if plan.last_modified_ms > 0 {
             let t = UNIX_EPOCH + std::time::Duration::from_millis(plan.last_modified_ms as u64);
-            seg.file.set_modified(t).map_err(io_err("setting the modification time of", path))?;
+            seg.files().and_then(|f| f.file.set_modified(t)).map_err(io_err("setting the modification time of", path))?;
         }
-        seg.file.sync_data().map_err(io_err("fsync of", path))?;
-        for (f, p) in [(&seg.offset_index.mm.file, &offset_path), (&seg.time_index.mm.file, &time_path)] {
-            f.sync_data().map_err(io_err("fsync of", p))?;
-        }
+        let f = seg.files().map_err(io_err("opening", path))?;
+        f.file.sync_data().map_err(io_err("fsync of", path))?;
+        f.offset_index.mm.sync().map_err(io_err("fsync of", &offset_path))?;
+        f.time_index.mm.sync().map_err(io_err("fsync of", &time_path))?;
         seg.dirty = false;
         Ok(())
     })();
@@ -561,9 +616,50 @@ fn discard_prepared(seg: Segment) {
     }
 }
 
-fn sync_files(files: &[(Arc<File>, PathBuf)], dir: Option<&Path>) -> Result<()> {
-    for (f, path) in files {
-        f.sync_data().map_err(io_err("fsync of", path))?;
+/// A file to sync: through the open segment's fd or index map, else (files closed while
+/// idle) through a new fd.
+struct SyncTarget {
+    via: SyncVia,
+    path: PathBuf,
+}
+
+enum SyncVia {
+    File(Arc<File>),
+    Map(Arc<Mapping>),
+    Path,
+}
+
+fn push_sync_targets(s: &Segment, out: &mut Vec<SyncTarget>) {
+    let [offset_path, time_path] = s.index_paths();
+    match s.open_files_ref() {
+        Some(f) => {
+            out.push(SyncTarget { via: SyncVia::File(Arc::clone(&f.file)), path: s.log_path.clone() });
+            for (mm, path) in [(&f.offset_index.mm, offset_path), (&f.time_index.mm, time_path)] {
+                let via = mm.mapping().map_or(SyncVia::Path, SyncVia::Map);
+                out.push(SyncTarget { via, path });
+            }
+        }
+        None => {
+            for path in [s.log_path.clone(), offset_path, time_path] {
+                out.push(SyncTarget { via: SyncVia::Path, path });
+            }
+        }
+    }
+}
+
+fn sync_files(files: &[SyncTarget], dir: Option<&Path>) -> Result<()> {
+    for t in files {
+        let synced = match &t.via {
+            SyncVia::File(f) => f.sync_data(),
+            SyncVia::Map(m) => m.sync(),
+            // renamed or removed since (retired, replaced): nothing of the log to sync there
+            SyncVia::Path => match File::open(&t.path) {
+                Ok(f) => f.sync_data(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            },
+        };
+        synced.map_err(io_err("fsync of", &t.path))?;
     }
     if let Some(d) = dir {
         sync_dir(d)?;
@@ -635,7 +731,7 @@ impl LogState {
         let mut segments = Vec::with_capacity(bases.len());
         for b in bases {
             let path = dir.join(crate::segment::file_name(b, "log"));
-            segments.push(Segment::open(dir, b).map_err(io_err("opening", &path))?);
+            segments.push(Segment::open(dir, b, no_owner()).map_err(io_err("opening", &path))?);
         }
         let rp = if cfg.recovery_point < 0 { i64::MIN } else { cfg.recovery_point };
         let mut i = 0;
@@ -664,18 +760,16 @@ impl LogState {
                 }
             } else if last {
                 seg.load_tail().map_err(io_err("reading", &path))?;
-            } else if seg.offset_index.mm.len() > seg.offset_index.entries() * 8
-                || seg.time_index.mm.len() > seg.time_index.entries() * 12
-            {
+            } else if seg.indexes_untrimmed().map_err(io_err("opening the indexes of", &path))? {
                 // an inactive segment left untrimmed by a crash during roll
-                seg.offset_index.trim().map_err(io_err("trimming the index of", &path))?;
-                seg.time_index.trim().map_err(io_err("trimming the index of", &path))?;
+                seg.trim_indexes().map_err(io_err("trimming the index of", &path))?;
             }
             i += 1;
         }
         for i in 0..segments.len().saturating_sub(1) {
             segments[i].next_offset = segments[i + 1].base_offset;
         }
+        segments.reserve_exact(1);
         let mut st = LogState {
             dir: dir.to_path_buf(),
             cfg,
@@ -684,16 +778,17 @@ impl LogState {
             recovery_point: 0,
             dir_dirty,
             truncations: 0,
-            scratch_batches: Vec::new(),
-            scratch_headers: Vec::new(),
             retired: Vec::new(),
             retire_generation: 0,
             replacing: Vec::new(),
+            owner: no_owner(),
         };
         let now = now_ms();
         if st.segments.is_empty() {
             let base = cfg.log_start_offset.max(0);
-            st.segments.push(Segment::create(dir, base, cfg.segment_index_bytes, now).map_err(io_err("creating a segment in", dir))?);
+            st.segments.push(
+                Segment::create(dir, base, cfg.segment_index_bytes, now, no_owner()).map_err(io_err("creating a segment in", dir))?,
+            );
             st.dir_dirty = true;
         } else {
             let path = st.active().log_path.clone();
@@ -745,13 +840,14 @@ impl LogState {
         if buf.is_empty() {
             return Err(BatchError { at_byte: 0, kind: BatchErrorKind::Empty }.into());
         }
-        let mut batches = std::mem::take(&mut self.scratch_batches);
-        let mut headers = std::mem::take(&mut self.scratch_headers);
+        // per thread, not per log: 10,000 partitions need no 10,000 scratch buffers
+        let (mut batches, mut headers) = APPEND_SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
         batches.clear();
         headers.clear();
         let r = self.append_validated(buf, leader_epoch, timestamp_type == TIMESTAMP_LOG_APPEND_TIME, now_ms, max_batch_bytes, &mut batches, &mut headers);
-        self.scratch_batches = batches;
-        self.scratch_headers = headers;
+        if batches.capacity() <= 4096 {
+            APPEND_SCRATCH.with(|s| *s.borrow_mut() = (batches, headers));
+        }
         r
     }
 
@@ -847,7 +943,7 @@ impl LogState {
                 h.max_timestamp = now_ms;
             }
             max_timestamp = max_timestamp.max(h.max_timestamp);
-            seg.index_batch(p, &h, interval);
+            seg.index_batch(p, &h, interval).map_err(io_err("indexing", &seg.log_path))?;
             p += h.size_bytes as u64;
             stamped_next = h.next_offset();
         }
@@ -876,15 +972,18 @@ impl LogState {
     fn maybe_roll(&mut self, append_bytes: u64, append_offsets: i64, now_ms: i64) -> Result<bool> {
         let cfg = self.cfg;
         let leo = self.log_end_offset();
-        let seg = self.active();
+        let seg = self.active_mut();
         if seg.size == 0 {
             return Ok(false);
         }
-        let roll = seg.size + append_bytes > cfg.segment_bytes
-            || now_ms - seg.created_ms > cfg.segment_ms
-            || seg.offset_index.is_full()
-            || seg.time_index.is_full()
-            || leo + append_offsets - 1 - seg.base_offset > i32::MAX as i64;
+        let path = seg.log_path.clone();
+        let (size, created_ms, base) = (seg.size, seg.created_ms, seg.base_offset);
+        let f = seg.files().map_err(io_err("opening", &path))?;
+        let roll = size + append_bytes > cfg.segment_bytes
+            || now_ms - created_ms > cfg.segment_ms
+            || f.offset_index.is_full()
+            || f.time_index.is_full()
+            || leo + append_offsets - 1 - base > i32::MAX as i64;
         if roll {
             self.roll(now_ms)?;
         }
@@ -898,7 +997,7 @@ impl LogState {
         let old = self.active_mut();
         let old_path = old.log_path.clone();
         old.make_inactive().map_err(io_err("trimming the indexes of", &old_path))?;
-        match Segment::create(&dir, base, index_bytes, now_ms) {
+        match Segment::create(&dir, base, index_bytes, now_ms, Weak::clone(&self.owner)) {
             Ok(seg) => {
                 self.segments.push(seg);
                 self.dir_dirty = true;
@@ -929,9 +1028,9 @@ impl LogState {
         let mut si = self.segment_for(offset);
         let mut target = offset;
         while si < self.segments.len() {
-            let seg = &self.segments[si];
-            let ctx = io_err("reading", &seg.log_path);
-            let Some((start, first)) = seg.find_batch(target).map_err(ctx)? else {
+            let seg = &mut self.segments[si];
+            let path = seg.log_path.clone();
+            let Some((start, first)) = seg.find_batch(target).map_err(io_err("reading", &path))? else {
                 // past this segment's batches: the next segment's first batch
                 si += 1;
                 target = self.segments.get(si).map_or(0, |s| s.base_offset);
@@ -943,7 +1042,7 @@ impl LogState {
             let first_bytes = first.size_bytes as u64;
             if first_bytes > budget {
                 if out.is_empty() && min_one_batch {
-                    out.push(region(seg, start, first_bytes));
+                    out.push(region(seg, start, first_bytes).map_err(io_err("reading", &path))?);
                 }
                 break;
             }
@@ -952,14 +1051,15 @@ impl LogState {
             let mut stopped = first.next_offset() >= limit;
             if !stopped {
                 // jump over whole batches with the index, then walk the few headers left
-                if let Some((_, p)) = seg.offset_index.lookup_position(end + budget, limit) {
+                let jump = seg.files().map_err(io_err("reading", &path))?.offset_index.lookup_position(end + budget, limit);
+                if let Some((_, p)) = jump {
                     let p = p as u64;
                     if p > end {
                         budget -= p - end;
                         end = p;
                     }
                 }
-                while let Some(h) = seg.read_header(end).map_err(io_err("reading", &seg.log_path))? {
+                while let Some(h) = seg.read_header(end).map_err(io_err("reading", &path))? {
                     if h.base_offset >= limit || h.size_bytes as u64 > budget {
                         stopped = true;
                         break;
@@ -972,7 +1072,7 @@ impl LogState {
                     }
                 }
             }
-            out.push(region(seg, start, end - start));
+            out.push(region(seg, start, end - start).map_err(io_err("reading", &path))?);
             if stopped || budget == 0 {
                 break;
             }
@@ -984,15 +1084,17 @@ impl LogState {
 
     fn offset_for_timestamp(&mut self, ts: i64) -> Result<Option<(i64, i64)>> {
         let lso = self.log_start_offset;
-        for seg in &self.segments {
+        for seg in self.segments.iter_mut() {
             if seg.max_timestamp < ts || seg.next_offset <= lso {
                 continue;
             }
-            let mut pos = match seg.time_index.lookup_below(ts) {
-                Some((_, off)) => seg.offset_index.lookup(off).1 as u64,
+            let path = seg.log_path.clone();
+            let f = seg.files().map_err(io_err("reading", &path))?;
+            let mut pos = match f.time_index.lookup_below(ts) {
+                Some((_, off)) => f.offset_index.lookup(off).1 as u64,
                 None => 0,
             };
-            while let Some(h) = seg.read_header(pos).map_err(io_err("reading", &seg.log_path))? {
+            while let Some(h) = seg.read_header(pos).map_err(io_err("reading", &path))? {
                 if h.max_timestamp >= ts && h.last_offset() >= lso {
                     return Ok(Some((h.base_offset.max(lso), h.max_timestamp)));
                 }
@@ -1043,7 +1145,7 @@ impl LogState {
             }
         }
         self.dir_dirty = true;
-        let seg = Segment::create(&self.dir, offset, self.cfg.segment_index_bytes, now_ms)
+        let seg = Segment::create(&self.dir, offset, self.cfg.segment_index_bytes, now_ms, Weak::clone(&self.owner))
             .map_err(io_err("creating a segment in", &self.dir))?;
         self.segments.push(seg);
         self.log_start_offset = offset;
@@ -1138,6 +1240,7 @@ impl LogState {
             index_bytes: self.cfg.segment_index_bytes,
             created_ms: old[0].created_ms,
             last_modified_ms: old.iter().map(|s| s.last_modified_ms()).max().unwrap_or(0),
+            owner: Weak::clone(&self.owner),
         };
         self.replacing.push(base);
         Ok(plan)
@@ -1168,13 +1271,14 @@ impl LogState {
 
         // 1. indexes .cleaned -> .swap, then the log: the swap is decided
         let decided = (|| -> Result<()> {
+            let [offset_path, time_path] = seg.index_paths();
             let to = with_suffix(&final_index, SWAP_SUFFIX);
-            std::fs::rename(&seg.offset_index.mm.path, &to).map_err(io_err("renaming", &seg.offset_index.mm.path))?;
-            seg.offset_index.mm.path = to;
+            std::fs::rename(&offset_path, &to).map_err(io_err("renaming", &offset_path))?;
+            seg.set_offset_index_path(to);
             step("index-swap");
             let to = with_suffix(&final_time, SWAP_SUFFIX);
-            std::fs::rename(&seg.time_index.mm.path, &to).map_err(io_err("renaming", &seg.time_index.mm.path))?;
-            seg.time_index.mm.path = to;
+            std::fs::rename(&time_path, &to).map_err(io_err("renaming", &time_path))?;
+            seg.set_time_index_path(to);
             step("timeindex-swap");
             std::fs::rename(&plan.cleaned_path, &swap_log).map_err(io_err("renaming", &plan.cleaned_path))?;
             seg.log_path = swap_log.clone();
@@ -1195,16 +1299,17 @@ impl LogState {
         let mut first = self.retire(old).err();
 
         // 3. .swap -> final names, the log last; then the new segment takes their place
+        let [offset_path, time_path] = seg.index_paths();
         let renames = [
-            (seg.offset_index.mm.path.clone(), final_index, "index"),
-            (seg.time_index.mm.path.clone(), final_time, "timeindex"),
+            (offset_path, final_index, "index"),
+            (time_path, final_time, "timeindex"),
             (swap_log, final_log, "log"),
         ];
         for (from, to, what) in renames {
             match std::fs::rename(&from, &to) {
                 Ok(()) => match what {
-                    "index" => seg.offset_index.mm.path = to,
-                    "timeindex" => seg.time_index.mm.path = to,
+                    "index" => seg.set_offset_index_path(to),
+                    "timeindex" => seg.set_time_index_path(to),
                     _ => seg.log_path = to,
                 },
                 Err(e) => {
@@ -1214,6 +1319,9 @@ impl LogState {
             }
             step(what);
         }
+        // nobody has read it yet: its files can close at once, to open on first use
+        seg.release();
+        seg.set_owner(Weak::clone(&self.owner));
         self.segments.insert(i, seg);
         self.dir_dirty = true;
         if let Err(e) = sync_dir(&dir) {
@@ -1253,9 +1361,12 @@ fn complete_swap(dir: &Path, base: i64, bases: &mut Vec<i64>) -> Result<()> {
     Ok(())
 }
 
+/// A region of `seg`, whose fd stays open until the read epoch ends at least (file_cache).
 #[inline]
-fn region(seg: &Segment, position: u64, length: u64) -> Region {
-    Region { fd: seg.fd(), position: position as u32, length: length as u32, segment_base_offset: seg.base_offset }
+fn region(seg: &mut Segment, position: u64, length: u64) -> io::Result<Region> {
+    let fd = seg.fd()?;
+    seg.read_epoch = file_cache::epoch();
+    Ok(Region { fd, position: position as u32, length: length as u32, segment_base_offset: seg.base_offset })
 }
 
 
@@ -1662,10 +1773,10 @@ mod tests {
             log.read(last, 1, -1, true, &mut regions).unwrap();
             assert_eq!(batches_in(&region_bytes(&regions)), vec![(base, last)]);
         }
-        let g = log.lock();
-        let st = g.state.as_ref().unwrap();
-        for (i, s) in st.segments.iter().enumerate() {
-            let next = st.segments.get(i + 1).map(|n| n.base_offset);
+        let mut g = log.lock();
+        let st = g.state.as_mut().unwrap();
+        let nexts: Vec<Option<i64>> = (0..st.segments.len()).map(|i| st.segments.get(i + 1).map(|n| n.base_offset)).collect();
+        for (s, next) in st.segments.iter_mut().zip(nexts) {
             assert!(s.indexes_sane(next), "segment {} indexes", s.base_offset);
         }
     }
@@ -2042,10 +2153,10 @@ mod tests {
     /// assert_consistent for a log whose reads start at `from`.
     fn assert_consistent_from(log: &Log, from: i64, expect: &[(i64, i64)]) {
         assert_eq!(read_all(log, from, 300), expect);
-        let g = log.lock();
-        let st = g.state.as_ref().unwrap();
-        for (i, s) in st.segments.iter().enumerate() {
-            let next = st.segments.get(i + 1).map(|n| n.base_offset);
+        let mut g = log.lock();
+        let st = g.state.as_mut().unwrap();
+        let nexts: Vec<Option<i64>> = (0..st.segments.len()).map(|i| st.segments.get(i + 1).map(|n| n.base_offset)).collect();
+        for (s, next) in st.segments.iter_mut().zip(nexts) {
             assert!(s.indexes_sane(next), "segment {} indexes", s.base_offset);
         }
     }

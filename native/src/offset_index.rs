@@ -7,102 +7,184 @@
 use crate::sys;
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::ptr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-/// A file mapped read-write in full (MAP_SHARED); shared by both index kinds.
-pub struct MmapFile {
-    pub file: Arc<File>,
-    pub path: PathBuf,
+/// The system page size: the unit in which a write through a map needs backing blocks.
+pub fn page_size() -> usize {
+    static PAGE: OnceLock<usize> = OnceLock::new();
+    *PAGE.get_or_init(|| {
+        const SC_PAGESIZE: i32 = 30;
+        let n = unsafe { sys::sysconf(SC_PAGESIZE) };
+        if n > 0 { n as usize } else { 4096 }
+    })
+}
+
+fn round_up(n: usize, to: usize) -> usize {
+    n.div_ceil(to) * to
+}
+
+/// One mmap of a whole file; unmapped when the last holder drops it (a flush holds it
+/// while it syncs, so closing the segment meanwhile cannot pull the pages from under it).
+pub struct Mapping {
     ptr: *mut u8,
     len: usize,
 }
 
-// SAFETY: the mapping is owned by this value; the log serialises access behind a Mutex.
-unsafe impl Send for MmapFile {}
+// SAFETY: the pages are shared memory; writers are serialised by the log's Mutex and
+// msync may run beside them (as fsync may beside write).
+unsafe impl Send for Mapping {}
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// msync(MS_SYNC): the file's data in this range reaches the disk (Linux runs a ranged
+    /// fdatasync on the mapped file).
+    pub fn sync(&self) -> io::Result<()> {
+        // SAFETY: ptr/len describe a live mapping (self is alive).
+        if unsafe { sys::msync(self.ptr as *mut _, self.len, sys::MS_SYNC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: ptr/len came from a successful mmap.
+        unsafe { sys::munmap(self.ptr as *mut _, self.len) };
+    }
+}
+
+/// A file mapped read-write in full (MAP_SHARED); shared by both index kinds. The fd is
+/// closed once the map exists (a map outlives its fd): an open index costs no descriptor.
+/// Resizing opens the file again by path; syncing goes through the map.
+pub struct MmapFile {
+    pub path: PathBuf,
+    map: Option<Arc<Mapping>>,
+    /// Bytes from the start known to have blocks on disk. A preallocated index is sparse;
+    /// writing through the map into a hole on a full disk would raise SIGBUS, so pages
+    /// are allocated (fallocate) before their first entry is written (`ensure_allocated`).
+    allocated: usize,
+}
+
+fn open_rw(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)
+}
 
 impl MmapFile {
     pub fn open(path: &Path) -> io::Result<MmapFile> {
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        let file = open_rw(path)?;
         let len = file.metadata()?.len() as usize;
-        let mut m = MmapFile { file: Arc::new(file), path: path.to_path_buf(), ptr: ptr::null_mut(), len: 0 };
-        m.map(len)?;
+        let mut m = MmapFile { path: path.to_path_buf(), map: None, allocated: 0 };
+        m.map(&file, len)?;
         Ok(m)
     }
 
-    fn map(&mut self, len: usize) -> io::Result<()> {
+    fn map(&mut self, file: &File, len: usize) -> io::Result<()> {
         if len == 0 {
-            self.ptr = ptr::null_mut();
-            self.len = 0;
+            self.map = None;
             return Ok(());
         }
         // SAFETY: fd is open read-write and the file is at least len bytes long.
         let p = unsafe {
-            sys::mmap(ptr::null_mut(), len, sys::PROT_READ | sys::PROT_WRITE, sys::MAP_SHARED, self.file.as_raw_fd(), 0)
+            sys::mmap(ptr::null_mut(), len, sys::PROT_READ | sys::PROT_WRITE, sys::MAP_SHARED, file.as_raw_fd(), 0)
         };
         if p == sys::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        self.ptr = p as *mut u8;
-        self.len = len;
+        self.map = Some(Arc::new(Mapping { ptr: p as *mut u8, len }));
         Ok(())
-    }
-
-    fn unmap(&mut self) {
-        if !self.ptr.is_null() {
-            // SAFETY: ptr/len came from a successful mmap.
-            unsafe { sys::munmap(self.ptr as *mut _, self.len) };
-            self.ptr = ptr::null_mut();
-            self.len = 0;
-        }
     }
 
     /// Sets the file length (new bytes read as zeros) and remaps it.
     pub fn resize(&mut self, len: usize) -> io::Result<()> {
-        if len == self.len && (len == 0 || !self.ptr.is_null()) {
+        if len == self.len() && (len == 0 || self.map.is_some()) {
             return Ok(());
         }
-        self.unmap();
-        self.file.set_len(len as u64)?;
-        self.map(len)
+        let file = open_rw(&self.path)?;
+        self.map = None;
+        file.set_len(len as u64)?;
+        self.allocated = self.allocated.min(len);
+        self.map(&file, len)
+    }
+
+    /// Records that the first `bytes` hold written data (their pages have blocks).
+    pub fn assume_allocated(&mut self, bytes: usize) {
+        self.allocated = round_up(bytes, page_size()).min(self.len());
+    }
+
+    /// Makes sure the pages holding [0, end) have blocks on disk before they are written
+    /// through the map. False when they cannot be allocated (the disk is full): the caller
+    /// skips the write (an index entry is an optimisation, never required).
+    pub fn ensure_allocated(&mut self, end: usize) -> bool {
+        if end <= self.allocated {
+            return true;
+        }
+        let len = self.len();
+        if end > len {
+            return false;
+        }
+        let from = self.allocated;
+        let to = round_up(end, page_size()).min(len);
+        let ok = OpenOptions::new().write(true).open(&self.path).is_ok_and(|f| {
+            // SAFETY: plain syscall on an open fd.
+            let rc = unsafe { sys::fallocate(f.as_raw_fd(), 0, from as sys::off_t, (to - from) as sys::off_t) };
+            if rc == 0 {
+                return true;
+            }
+            // without fallocate (some file systems), writing zeros allocates just the same;
+            // the range lies past every entry, so it holds zeros already
+            sys::errno() == sys::EOPNOTSUPP && f.write_all_at(&vec![0u8; to - from], from as u64).is_ok()
+        });
+        if ok {
+            self.allocated = to;
+        }
+        ok
+    }
+
+    /// The map, for a sync outside the log's lock (None: an empty file).
+    pub fn mapping(&self) -> Option<Arc<Mapping>> {
+        self.map.clone()
+    }
+
+    /// Makes the file's data durable: through the map, or a new fd for an empty file.
+    pub fn sync(&self) -> io::Result<()> {
+        match &self.map {
+            Some(m) => m.sync(),
+            None => File::open(&self.path)?.sync_data(),
+        }
     }
 
     #[inline]
     pub fn len(&self) -> usize {
-        self.len
+        self.map.as_ref().map_or(0, |m| m.len)
     }
 
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     #[inline]
     pub fn bytes(&self) -> &[u8] {
-        if self.ptr.is_null() {
-            &[]
-        } else {
-            // SAFETY: valid mapping of len bytes.
-            unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+        match &self.map {
+            // SAFETY: valid mapping of len bytes, alive while self holds it.
+            Some(m) => unsafe { std::slice::from_raw_parts(m.ptr, m.len) },
+            None => &[],
         }
     }
 
     #[inline]
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        if self.ptr.is_null() {
-            &mut []
-        } else {
-            // SAFETY: valid writable mapping of len bytes, borrowed mutably.
-            unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+        match &self.map {
+            // SAFETY: valid writable mapping; &mut self makes this the only writer (a
+            // flush holding the map only msyncs it).
+            Some(m) => unsafe { std::slice::from_raw_parts_mut(m.ptr, m.len) },
+            None => &mut [],
         }
-    }
-}
-
-impl Drop for MmapFile {
-    fn drop(&mut self) {
-        self.unmap();
     }
 }
 
@@ -128,6 +210,16 @@ impl OffsetIndex {
             n += 1;
         }
         idx.entries = n;
+        idx.mm.assume_allocated(n * OFFSET_ENTRY_BYTES);
+        Ok(idx)
+    }
+
+    /// Maps the file again with the entry count it had when it was last unmapped (no scan).
+    pub fn open_with_entries(path: &Path, base_offset: i64, entries: usize) -> io::Result<OffsetIndex> {
+        let mm = MmapFile::open(path)?;
+        let entries = entries.min(mm.len() / OFFSET_ENTRY_BYTES);
+        let mut idx = OffsetIndex { mm, base_offset, entries };
+        idx.mm.assume_allocated(entries * OFFSET_ENTRY_BYTES);
         Ok(idx)
     }
 
@@ -207,6 +299,9 @@ impl OffsetIndex {
             }
         }
         let i = self.entries;
+        if !self.mm.ensure_allocated((i + 1) * OFFSET_ENTRY_BYTES) {
+            return;
+        }
         let b = &mut self.mm.bytes_mut()[i * 8..i * 8 + 8];
         b[0..4].copy_from_slice(&(rel as u32).to_be_bytes());
         b[4..8].copy_from_slice(&position.to_be_bytes());

@@ -4,6 +4,7 @@
 
 use crate::batch::{validate_batch, BatchError, BatchHeader, Strictness, HEADER_BYTES, LOG_OVERHEAD_BYTES};
 use crate::batch::{be_i32, MIN_BATCH_LENGTH, OFF_BATCH_LENGTH};
+use crate::file_cache::{self, Owner, Release, Ticket};
 use crate::offset_index::OffsetIndex;
 use crate::sys;
 use crate::time_index::TimeIndex;
@@ -13,7 +14,7 @@ use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::UNIX_EPOCH;
 
 pub fn file_name(base_offset: i64, ext: &str) -> String {
@@ -110,7 +111,8 @@ impl std::fmt::Display for ScanProblem {
 /// A segment taken out of the log: its files renamed to `*.deleted`, its .log still open
 /// (fds already handed to readers stay valid) until `remove` closes and unlinks them.
 pub struct Retired {
-    file: Arc<File>,
+    /// None when the segment's files were closed (idle) when it was retired.
+    file: Option<Arc<File>>,
     paths: Vec<PathBuf>,
     /// Which retirement (the log's counter) took it out.
     pub generation: u64,
@@ -170,16 +172,23 @@ pub struct RecoverOutcome {
     pub problem: Option<String>,
 }
 
+/// A segment's open files: the .log and the maps of both indexes (no index fds).
+pub struct SegmentFiles {
+    pub file: Arc<File>,
+    pub offset_index: OffsetIndex,
+    pub time_index: TimeIndex,
+    ticket: Ticket,
+}
+
 pub struct Segment {
     /// Unique among the Segment values of the process.
     pub id: u64,
     pub base_offset: i64,
-    pub file: Arc<File>,
     pub log_path: PathBuf,
+    offset_path: PathBuf,
+    time_path: PathBuf,
     /// Bytes of whole batches in the file.
     pub size: u64,
-    pub offset_index: OffsetIndex,
-    pub time_index: TimeIndex,
     pub bytes_since_last_index_entry: u64,
     /// Largest batch max timestamp (-1 when none) and the last offset of its batch.
     pub max_timestamp: i64,
@@ -191,6 +200,15 @@ pub struct Segment {
     pub dirty: bool,
     /// An index file did not exist when the segment was opened: it must be rebuilt.
     pub index_missing: bool,
+    /// The read epoch (file_cache) in which a read last handed out this segment's fd.
+    pub read_epoch: u64,
+    /// Index entry counts while the files are closed (restored when they open again).
+    offset_entries: usize,
+    time_entries: usize,
+    /// The log that holds the segment (asked to close it when the cache is full).
+    owner: Weak<dyn Owner>,
+    /// Opened on first use, closed when idle or evicted (`release`).
+    files: Option<SegmentFiles>,
 }
 
 fn open_log_file(path: &Path, create_new: bool) -> io::Result<File> {
@@ -202,25 +220,51 @@ fn open_log_file(path: &Path, create_new: bool) -> io::Result<File> {
     o.open(path)
 }
 
+/// A Weak that never upgrades, for segments whose log does not exist yet.
+pub fn no_owner() -> Weak<dyn Owner> {
+    Weak::<NoOwner>::new()
+}
+
+struct NoOwner;
+impl Owner for NoOwner {
+    fn release_segment(&self, _: u64, _: u64) -> Release {
+        Release::Gone
+    }
+}
+
+fn ms_since_epoch(t: std::io::Result<std::time::SystemTime>) -> Option<i64> {
+    t.ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_millis() as i64)
+}
+
 impl Segment {
     /// A new, empty segment with preallocated indexes (replacing any leftover files).
-    pub fn create(dir: &Path, base_offset: i64, index_bytes: u32, now_ms: i64) -> io::Result<Segment> {
+    pub fn create(dir: &Path, base_offset: i64, index_bytes: u32, now_ms: i64, owner: Weak<dyn Owner>) -> io::Result<Segment> {
         let log_path = dir.join(file_name(base_offset, "log"));
+        let offset_path = dir.join(file_name(base_offset, "index"));
+        let time_path = dir.join(file_name(base_offset, "timeindex"));
         let file = open_log_file(&log_path, true)?;
-        let mut offset_index = OffsetIndex::open(&dir.join(file_name(base_offset, "index")), base_offset)?;
-        let mut time_index = TimeIndex::open(&dir.join(file_name(base_offset, "timeindex")), base_offset)?;
+        let mut offset_index = OffsetIndex::open(&offset_path, base_offset)?;
+        let mut time_index = TimeIndex::open(&time_path, base_offset)?;
+        // leftovers may hold garbage past their counted entries: start from empty files
         offset_index.truncate_entries(0);
         time_index.truncate_entries(0);
+        if !offset_index.mm.is_empty() {
+            offset_index.mm.resize(0)?;
+        }
+        if !time_index.mm.is_empty() {
+            time_index.mm.resize(0)?;
+        }
         offset_index.preallocate(index_bytes as usize)?;
         time_index.preallocate(index_bytes as usize)?;
+        let id = next_segment_id();
+        let ticket = file_cache::register(Weak::clone(&owner), id);
         Ok(Segment {
-            id: next_segment_id(),
+            id,
             base_offset,
-            file: Arc::new(file),
             log_path,
+            offset_path,
+            time_path,
             size: 0,
-            offset_index,
-            time_index,
             bytes_since_last_index_entry: 0,
             max_timestamp: -1,
             offset_of_max_timestamp: base_offset,
@@ -228,43 +272,44 @@ impl Segment {
             created_ms: now_ms,
             dirty: true,
             index_missing: false,
+            read_epoch: 0,
+            offset_entries: 0,
+            time_entries: 0,
+            owner,
+            files: Some(SegmentFiles { file: Arc::new(file), offset_index, time_index, ticket }),
         })
     }
 
     /// Opens an existing segment; its indexes are not trusted until checked (`indexes_sane`)
     /// or rebuilt (`recover`).
-    pub fn open(dir: &Path, base_offset: i64) -> io::Result<Segment> {
+    pub fn open(dir: &Path, base_offset: i64, owner: Weak<dyn Owner>) -> io::Result<Segment> {
         Segment::open_files(
             dir.join(file_name(base_offset, "log")),
             &dir.join(file_name(base_offset, "index")),
             &dir.join(file_name(base_offset, "timeindex")),
             base_offset,
+            owner,
         )
     }
 
     /// `open` with explicit file names (a cleaned segment before its swap into the log).
-    pub fn open_files(log_path: PathBuf, offset_path: &Path, time_path: &Path, base_offset: i64) -> io::Result<Segment> {
+    pub fn open_files(log_path: PathBuf, offset_path: &Path, time_path: &Path, base_offset: i64, owner: Weak<dyn Owner>) -> io::Result<Segment> {
         let file = open_log_file(&log_path, false)?;
         let meta = file.metadata()?;
-        let created_ms = meta
-            .created()
-            .or_else(|_| meta.modified())
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let created_ms = ms_since_epoch(meta.created().or_else(|_| meta.modified())).unwrap_or(0);
         let index_missing = !offset_path.exists() || !time_path.exists();
         let offset_index = OffsetIndex::open(offset_path, base_offset)?;
         let time_index = TimeIndex::open(time_path, base_offset)?;
         let (max_timestamp, offset_of_max_timestamp) = time_index.last_entry().unwrap_or((-1, base_offset));
+        let id = next_segment_id();
+        let ticket = file_cache::register(Weak::clone(&owner), id);
         Ok(Segment {
-            id: next_segment_id(),
+            id,
             base_offset,
-            file: Arc::new(file),
             log_path,
+            offset_path: offset_path.to_path_buf(),
+            time_path: time_path.to_path_buf(),
             size: meta.len(),
-            offset_index,
-            time_index,
             bytes_since_last_index_entry: 0,
             max_timestamp,
             offset_of_max_timestamp,
@@ -272,45 +317,125 @@ impl Segment {
             created_ms,
             dirty: false,
             index_missing,
+            read_epoch: 0,
+            offset_entries: 0,
+            time_entries: 0,
+            owner,
+            files: Some(SegmentFiles { file: Arc::new(file), offset_index, time_index, ticket }),
         })
     }
 
-    pub fn index_paths(&self) -> [PathBuf; 2] {
-        [self.offset_index.mm.path.clone(), self.time_index.mm.path.clone()]
+    /// The segment's files, opened (and registered with the file cache) when closed.
+    pub fn files(&mut self) -> io::Result<&mut SegmentFiles> {
+        if self.files.is_none() {
+            let file = open_log_file(&self.log_path, false)?;
+            let offset_index = OffsetIndex::open_with_entries(&self.offset_path, self.base_offset, self.offset_entries)?;
+            let time_index = TimeIndex::open_with_entries(&self.time_path, self.base_offset, self.time_entries)?;
+            let ticket = file_cache::register(Weak::clone(&self.owner), self.id);
+            self.files = Some(SegmentFiles { file: Arc::new(file), offset_index, time_index, ticket });
+        }
+        let f = self.files.as_mut().expect("opened above");
+        f.ticket.touch();
+        Ok(f)
+    }
+
+    /// The open files, without opening them.
+    #[inline]
+    pub fn open_files_ref(&self) -> Option<&SegmentFiles> {
+        self.files.as_ref()
     }
 
     #[inline]
-    pub fn fd(&self) -> i32 {
-        self.file.as_raw_fd()
+    pub fn is_open(&self) -> bool {
+        self.files.is_some()
+    }
+
+    /// When the files were last used (file_cache tick), if they are open.
+    pub fn stamp(&self) -> Option<u64> {
+        self.files.as_ref().map(|f| f.ticket.stamp())
+    }
+
+    /// Closes the files: the index maps at once, the .log fd at once or, when a read of the
+    /// current read epoch handed it out, at the next sweep (file_cache).
+    pub fn release(&mut self) {
+        if let Some(f) = self.files.take() {
+            let SegmentFiles { file, offset_index, time_index, ticket } = f;
+            self.offset_entries = offset_index.entries();
+            self.time_entries = time_index.entries();
+            drop(offset_index);
+            drop(time_index);
+            file_cache::close_file(file, self.read_epoch);
+            drop(ticket);
+        }
+    }
+
+    /// Points the segment at a new owner (the log, once it exists).
+    pub fn set_owner(&mut self, owner: Weak<dyn Owner>) {
+        self.owner = owner;
+    }
+
+    pub fn index_paths(&self) -> [PathBuf; 2] {
+        [self.offset_path.clone(), self.time_path.clone()]
+    }
+
+    /// Renames follow the files: the segment's idea of its offset index path.
+    pub fn set_offset_index_path(&mut self, path: PathBuf) {
+        if let Some(f) = self.files.as_mut() {
+            f.offset_index.mm.path = path.clone();
+        }
+        self.offset_path = path;
+    }
+
+    pub fn set_time_index_path(&mut self, path: PathBuf) {
+        if let Some(f) = self.files.as_mut() {
+            f.time_index.mm.path = path.clone();
+        }
+        self.time_path = path;
+    }
+
+    /// The .log fd (opening the files when closed).
+    #[inline]
+    pub fn fd(&mut self) -> io::Result<i32> {
+        Ok(self.files()?.file.as_raw_fd())
+    }
+
+    /// The .log file if open (flush syncs it through this fd rather than a new one).
+    pub fn open_log_file(&self) -> Option<Arc<File>> {
+        self.files.as_ref().map(|f| Arc::clone(&f.file))
     }
 
     pub fn last_modified_ms(&self) -> i64 {
-        self.file
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
+        let meta = match &self.files {
+            Some(f) => f.file.metadata(),
+            None => std::fs::metadata(&self.log_path),
+        };
+        meta.and_then(|m| m.modified()).ok().and_then(|t| ms_since_epoch(Ok(t))).unwrap_or(0)
     }
 
     /// Whether both index files are well formed for this log file; `next_offset_limit` is
     /// the next segment's base offset when there is one.
-    pub fn indexes_sane(&self, next_offset_limit: Option<i64>) -> bool {
-        !self.index_missing
-            && self.offset_index.is_sane(self.size, next_offset_limit) && self.time_index.is_sane(next_offset_limit)
+    pub fn indexes_sane(&mut self, next_offset_limit: Option<i64>) -> bool {
+        if self.index_missing {
+            return false;
+        }
+        let size = self.size;
+        match self.files() {
+            Ok(f) => f.offset_index.is_sane(size, next_offset_limit) && f.time_index.is_sane(next_offset_limit),
+            Err(_) => false,
+        }
     }
 
     /// The header of the batch at `pos`, or None at the end of the file or when the batch
     /// there is torn (its length runs past the file or is impossible).
-    pub fn read_header(&self, pos: u64) -> io::Result<Option<BatchHeader>> {
+    pub fn read_header(&mut self, pos: u64) -> io::Result<Option<BatchHeader>> {
         if pos + HEADER_BYTES as u64 > self.size {
             return Ok(None);
         }
+        let size = self.size;
         let mut h = [0u8; HEADER_BYTES];
-        self.file.read_exact_at(&mut h, pos)?;
+        self.files()?.file.read_exact_at(&mut h, pos)?;
         let batch_length = be_i32(&h, OFF_BATCH_LENGTH);
-        if batch_length < MIN_BATCH_LENGTH || pos + batch_length as u64 + LOG_OVERHEAD_BYTES as u64 > self.size {
+        if batch_length < MIN_BATCH_LENGTH || pos + batch_length as u64 + LOG_OVERHEAD_BYTES as u64 > size {
             return Ok(None);
         }
         Ok(Some(BatchHeader::parse(&h)))
@@ -318,17 +443,20 @@ impl Segment {
 
     /// Records a batch just placed at `pos` in the indexes (an entry every interval bytes).
     #[inline]
-    pub fn index_batch(&mut self, pos: u64, h: &BatchHeader, interval_bytes: u32) {
+    pub fn index_batch(&mut self, pos: u64, h: &BatchHeader, interval_bytes: u32) -> io::Result<()> {
         if h.max_timestamp > self.max_timestamp {
             self.max_timestamp = h.max_timestamp;
             self.offset_of_max_timestamp = h.last_offset();
         }
         if self.bytes_since_last_index_entry > interval_bytes as u64 {
-            self.offset_index.append(h.last_offset(), pos as u32);
-            self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp);
+            let (max_ts, max_off) = (self.max_timestamp, self.offset_of_max_timestamp);
+            let f = self.files()?;
+            f.offset_index.append(h.last_offset(), pos as u32);
+            f.time_index.maybe_append(max_ts, max_off);
             self.bytes_since_last_index_entry = 0;
         }
         self.bytes_since_last_index_entry += h.size_bytes as u64;
+        Ok(())
     }
 
     /// Validates every batch (CRC included) from the start, rebuilding both indexes
@@ -345,7 +473,7 @@ impl Segment {
         let file_len = self.size;
         let truncated_bytes = file_len - pos;
         if truncated_bytes > 0 {
-            self.file.set_len(pos)?;
+            self.files()?.file.set_len(pos)?;
             self.dirty = true;
         }
         self.size = pos;
@@ -364,22 +492,23 @@ impl Segment {
         index_bytes: u32,
         next_offset_limit: Option<i64>,
     ) -> io::Result<(u64, Option<ScanProblem>)> {
+        let f = self.files()?;
         // garbage (not zeros) may follow the counted entries: clear whole files
-        self.offset_index.truncate_entries(0);
-        self.time_index.truncate_entries(0);
-        self.offset_index.mm.resize(0)?;
-        self.time_index.mm.resize(0)?;
-        self.offset_index.preallocate(index_bytes as usize)?;
-        self.time_index.preallocate(index_bytes as usize)?;
+        f.offset_index.truncate_entries(0);
+        f.time_index.truncate_entries(0);
+        f.offset_index.mm.resize(0)?;
+        f.time_index.mm.resize(0)?;
+        f.offset_index.preallocate(index_bytes as usize)?;
+        f.time_index.preallocate(index_bytes as usize)?;
+        let file = Arc::clone(&f.file);
         self.index_missing = false;
         self.bytes_since_last_index_entry = 0;
         self.max_timestamp = -1;
         self.offset_of_max_timestamp = self.base_offset;
         self.next_offset = self.base_offset;
 
-        let file_len = self.file.metadata()?.len();
+        let file_len = file.metadata()?.len();
         self.size = file_len;
-        let file = Arc::clone(&self.file);
         let mut reader = ChunkReader::new(&file);
         let mut pos: u64 = 0;
         let mut problem: Option<ScanProblem> = None;
@@ -410,7 +539,7 @@ impl Segment {
                 )));
                 break;
             }
-            self.index_batch(pos, &h, interval_bytes);
+            self.index_batch(pos, &h, interval_bytes)?;
             self.next_offset = h.next_offset();
             pos += h.size_bytes as u64;
         }
@@ -421,11 +550,14 @@ impl Segment {
     /// entry to find the end offset, the max timestamp and the index interval state.
     /// A torn batch there is cut off (returns the bytes removed).
     pub fn load_tail(&mut self) -> io::Result<u64> {
-        let start = self.offset_index.last_entry().map(|(_, p)| p as u64).unwrap_or(0);
-        let (max_ts, max_off) = self.time_index.last_entry().unwrap_or((-1, self.base_offset));
+        let base = self.base_offset;
+        let f = self.files()?;
+        let last_index_entry = f.offset_index.last_entry();
+        let (max_ts, max_off) = f.time_index.last_entry().unwrap_or((-1, base));
+        let start = last_index_entry.map(|(_, p)| p as u64).unwrap_or(0);
         self.max_timestamp = max_ts;
         self.offset_of_max_timestamp = max_off;
-        self.next_offset = self.offset_index.last_entry().map(|(o, _)| o + 1).unwrap_or(self.base_offset);
+        self.next_offset = last_index_entry.map(|(o, _)| o + 1).unwrap_or(base);
         let mut pos = start;
         while let Some(h) = self.read_header(pos)? {
             if h.max_timestamp > self.max_timestamp {
@@ -437,7 +569,7 @@ impl Segment {
         }
         let cut = self.size - pos;
         if cut > 0 {
-            self.file.set_len(pos)?;
+            self.files()?.file.set_len(pos)?;
             self.size = pos;
             self.dirty = true;
         }
@@ -447,8 +579,8 @@ impl Segment {
 
     /// The first batch whose last offset >= target (the batch holding it, or the next one
     /// after a gap), as (position, header); None past the end.
-    pub fn find_batch(&self, target: i64) -> io::Result<Option<(u64, BatchHeader)>> {
-        let (_, start) = self.offset_index.lookup(target);
+    pub fn find_batch(&mut self, target: i64) -> io::Result<Option<(u64, BatchHeader)>> {
+        let (_, start) = self.files()?.offset_index.lookup(target);
         let mut pos = start as u64;
         while let Some(h) = self.read_header(pos)? {
             if h.last_offset() >= target {
@@ -463,12 +595,13 @@ impl Segment {
     /// file may hold part of them: the caller truncates back with `truncate_bytes`.
     pub fn write_at_end(&mut self, mut slices: &mut [IoSlice<'_>]) -> io::Result<u64> {
         const IOV_MAX: usize = 1024;
+        let fd = self.fd()?;
         let mut pos = self.size;
         while !slices.is_empty() {
             let count = slices.len().min(IOV_MAX);
             // SAFETY: IoSlice is ABI-compatible with struct iovec; count slices are valid.
             let n = unsafe {
-                sys::pwritev(self.fd(), slices.as_ptr() as *const sys::iovec, count as i32, pos as sys::off_t)
+                sys::pwritev(fd, slices.as_ptr() as *const sys::iovec, count as i32, pos as sys::off_t)
             };
             if n < 0 {
                 let e = io::Error::last_os_error();
@@ -491,7 +624,7 @@ impl Segment {
 
     /// Cuts the file back to `size` bytes (a failed append's partial write).
     pub fn truncate_bytes(&mut self, size: u64) -> io::Result<()> {
-        self.file.set_len(size)?;
+        self.files()?.file.set_len(size)?;
         self.size = size;
         self.dirty = true;
         Ok(())
@@ -504,14 +637,15 @@ impl Segment {
             Some((pos, _)) => pos,
             None => self.size,
         };
-        self.offset_index.truncate_to_offset(offset);
-        self.time_index.truncate_to_offset(offset);
+        let f = self.files()?;
+        f.offset_index.truncate_to_offset(offset);
+        f.time_index.truncate_to_offset(offset);
         // an index entry is keyed by its batch's last offset: drop entries at/after the cut
-        while let Some((_, p)) = self.offset_index.last_entry() {
+        while let Some((_, p)) = f.offset_index.last_entry() {
             if (p as u64) < cut {
                 break;
             }
-            self.offset_index.truncate_entries(self.offset_index.entries() - 1);
+            f.offset_index.truncate_entries(f.offset_index.entries() - 1);
         }
         if cut < self.size {
             self.truncate_bytes(cut)?;
@@ -522,28 +656,47 @@ impl Segment {
 
     /// Preallocates the indexes for appends.
     pub fn make_active(&mut self, index_bytes: u32) -> io::Result<()> {
-        self.offset_index.preallocate(index_bytes as usize)?;
-        self.time_index.preallocate(index_bytes as usize)
+        let f = self.files()?;
+        f.offset_index.preallocate(index_bytes as usize)?;
+        f.time_index.preallocate(index_bytes as usize)
     }
 
     /// On roll and close: records the final max timestamp and trims both indexes.
     pub fn make_inactive(&mut self) -> io::Result<()> {
-        if self.max_timestamp >= 0 {
-            self.time_index.ensure_room_for_one()?;
-            self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp);
+        let (max_ts, max_off) = (self.max_timestamp, self.offset_of_max_timestamp);
+        let f = self.files()?;
+        if max_ts >= 0 {
+            f.time_index.ensure_room_for_one()?;
+            f.time_index.maybe_append(max_ts, max_off);
         }
-        self.offset_index.trim()?;
-        self.time_index.trim()?;
+        f.offset_index.trim()?;
+        f.time_index.trim()?;
         self.dirty = true;
         Ok(())
     }
 
+    /// Whether an index file is longer than its entries (an inactive segment whose trim
+    /// a crash interrupted).
+    pub fn indexes_untrimmed(&mut self) -> io::Result<bool> {
+        let f = self.files()?;
+        Ok(f.offset_index.mm.len() > f.offset_index.entries() * crate::offset_index::OFFSET_ENTRY_BYTES
+            || f.time_index.mm.len() > f.time_index.entries() * crate::time_index::TIME_ENTRY_BYTES)
+    }
+
+    /// Trims both indexes to their entries.
+    pub fn trim_indexes(&mut self) -> io::Result<()> {
+        let f = self.files()?;
+        f.offset_index.trim()?;
+        f.time_index.trim()
+    }
+
     /// Takes the segment out of the log Kafka's way (file.delete.delay.ms): renames its
     /// three files to `*.deleted` (the .log first: an index without its log is removed on
-    /// open) and releases the indexes; the .log stays open until `Retired::remove`.
-    pub fn retire(self, generation: u64) -> io::Result<Retired> {
-        let paths = [self.log_path.clone(), self.offset_index.mm.path.clone(), self.time_index.mm.path.clone()];
-        let file = Arc::clone(&self.file);
+    /// open) and releases the indexes; the .log, if open, stays open until `Retired::remove`.
+    pub fn retire(mut self, generation: u64) -> io::Result<Retired> {
+        let paths = [self.log_path.clone(), self.offset_path.clone(), self.time_path.clone()];
+        let file = self.open_log_file();
+        self.release();
         drop(self);
         let mut moved = Vec::with_capacity(3);
         for p in &paths {
@@ -558,7 +711,7 @@ impl Segment {
 
     /// Removes the three files (the fds close when the last Arc goes).
     pub fn delete_files(self) -> io::Result<()> {
-        let paths = [self.log_path.clone(), self.offset_index.mm.path.clone(), self.time_index.mm.path.clone()];
+        let paths = [self.log_path.clone(), self.offset_path.clone(), self.time_path.clone()];
         drop(self);
         for p in paths {
             match std::fs::remove_file(&p) {

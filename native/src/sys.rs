@@ -37,6 +37,17 @@ pub const EAGAIN: c_int = 11;
 pub const EINTR: c_int = 4;
 pub const EPIPE: c_int = 32;
 pub const ECONNRESET: c_int = 104;
+pub const EOPNOTSUPP: c_int = 95;
+
+pub const RLIMIT_NOFILE: c_int = 7;
+pub const RLIM_INFINITY: u64 = !0u64;
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlimit {
+    pub rlim_cur: u64,
+    pub rlim_max: u64,
+}
 
 /// struct epoll_event is packed on x86_64 only.
 #[cfg(target_arch = "x86_64")]
@@ -72,6 +83,9 @@ extern "C" {
     pub fn fdatasync(fd: c_int) -> c_int;
     pub fn __errno_location() -> *mut c_int;
     pub fn sysconf(name: c_int) -> c_long;
+    pub fn fallocate(fd: c_int, mode: c_int, offset: off_t, len: off_t) -> c_int;
+    pub fn getrlimit(resource: c_int, rlim: *mut rlimit) -> c_int;
+    pub fn setrlimit(resource: c_int, rlim: *const rlimit) -> c_int;
 }
 
 /// The calling thread's errno.

@@ -28,6 +28,16 @@ impl TimeIndex {
             n += 1;
         }
         idx.entries = n;
+        idx.mm.assume_allocated(n * TIME_ENTRY_BYTES);
+        Ok(idx)
+    }
+
+    /// Maps the file again with the entry count it had when it was last unmapped (no scan).
+    pub fn open_with_entries(path: &Path, base_offset: i64, entries: usize) -> io::Result<TimeIndex> {
+        let mm = MmapFile::open(path)?;
+        let entries = entries.min(mm.len() / TIME_ENTRY_BYTES);
+        let mut idx = TimeIndex { mm, base_offset, entries };
+        idx.mm.assume_allocated(entries * TIME_ENTRY_BYTES);
         Ok(idx)
     }
 
@@ -104,6 +114,9 @@ impl TimeIndex {
             }
         }
         let i = self.entries;
+        if !self.mm.ensure_allocated((i + 1) * TIME_ENTRY_BYTES) {
+            return;
+        }
         let b = &mut self.mm.bytes_mut()[i * 12..i * 12 + 12];
         b[0..8].copy_from_slice(&timestamp.to_be_bytes());
         b[8..12].copy_from_slice(&(rel as u32).to_be_bytes());

@@ -4,7 +4,15 @@ import { resolveTopicConfig, type ServerConfig } from '../config/index';
 import { GROUP_COORDINATOR_EXTENSION, GroupCoordinator, groupCoordinatorOf } from '../coordinator/group/index';
 import { NetworkServer } from '../network/server';
 import type { FileRegionChunk } from '../network/types';
-import { LogManager, readRegions, sendRegions, type FileRegion } from '../storage/index';
+import {
+  configureOpenFiles,
+  defaultMaxOpenSegments,
+  LogManager,
+  raiseFileLimit,
+  readRegions,
+  sendRegions,
+  type FileRegion,
+} from '../storage/index';
 import type { ApiHandler } from './api-handler';
 import { completeDelayedFetches } from './handlers/fetch';
 import { allHandlers } from './handlers/index';
@@ -22,6 +30,16 @@ const REGION_COPY_THRESHOLD_BYTES = 64 * 1024;
 const MAX_PENDING_WRITE_BYTES = 16 * 1024 * 1024;
 const SEND_TIMEOUT_MS = 30_000;
 const SHUTDOWN_DRAIN_MS = 10_000;
+const DESCRIPTOR_CHECK_INTERVAL_MS = 1_000;
+
+/** A non-negative integer from the environment, or undefined when unset. */
+function envInt(name: string): number | undefined {
+  const text = process.env[name];
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${text}"`);
+  return n;
+}
 
 /** A single Kafka broker: storage, topic metadata, the request handlers and the listeners. */
 export class Broker {
@@ -50,12 +68,20 @@ export class Broker {
     const logDir = config.logDirs[0];
     if (logDir === undefined) throw new Error('no log directory configured (log.dirs)');
     if (config.logDirs.length > 1) log.warn({ logDirs: config.logDirs }, 'only the first of log.dirs is used');
+    // Descriptors: every connection and every open segment file holds one. Raise the soft
+    // limit to the hard one, and bound the segments whose files stay open (README: Limits).
+    const fileLimit = raiseFileLimit();
+    const maxOpenSegments = envInt('STRAND_LOG_MAX_OPEN_SEGMENTS') ?? defaultMaxOpenSegments(fileLimit);
+    configureOpenFiles({ maxOpenSegments, idleCloseMs: envInt('STRAND_LOG_SEGMENT_IDLE_CLOSE_MS') });
+    log.info({ nofileSoft: fileLimit.soft, nofileHard: fileLimit.hard, maxOpenSegments }, 'file descriptor limits');
     const clusterId = loadOrCreateClusterId(logDir, config.nodeId);
     const registry = await TopicRegistry.open({ logDir, serverConfig: config });
     const logManager = LogManager.open(logDir, toLogConfig(resolveTopicConfig(config, {})), {
       configFor: (topic) => (registry.has(topic) ? registry.logConfig(topic) : undefined),
       onBackgroundError: (err, topic, partition) => log.error({ topic, partition, err: err.message }, 'background flush failed'),
       onCheckpointUnreadable: (err, file) => log.warn({ file, err: err.message }, 'checkpoint unreadable; recovering every log from its start'),
+      onLogOpenFailed: (err, topic, partition) => log.error({ topic, partition, err: err.message }, 'cannot open the partition log; retrying on use'),
+      onLogOpenRecovered: (topic, partition) => log.info({ topic, partition }, 'partition log opened after an earlier failure'),
     });
     const partitions = new PartitionManager(logManager, registry, log);
     partitions.start();
@@ -98,6 +124,8 @@ export class Broker {
         sendTimeoutMs: SEND_TIMEOUT_MS,
         regionCopyThresholdBytes: REGION_COPY_THRESHOLD_BYTES,
         maxConnections: config.maxConnections,
+        descriptorCheckIntervalMs: DESCRIPTOR_CHECK_INTERVAL_MS,
+        descriptorLimit: fileLimit.soft,
       },
     );
     await network.start();

@@ -73,7 +73,7 @@ export class Connection implements ConnectionContext {
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.maybeResume());
+    socket.on('drain', () => this.onDrain());
     socket.on('timeout', () => this.onIdle());
     socket.on('error', (err) => this.log.debug({ conn: this.id, err: err.message }, 'connection error'));
     socket.on('close', () => this.onSocketClose());
@@ -102,9 +102,14 @@ export class Connection implements ConnectionContext {
     this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Buffer | null): void {
     try {
-      this.decoder.push(chunk, (frame) => this.onFrame(frame));
+      // Once paused (too many requests in flight, or too much unread), the rest of the
+      // chunk waits in the decoder until the connection resumes.
+      this.decoder.push(chunk, (frame) => {
+        this.onFrame(frame);
+        return !this.paused;
+      });
     } catch (err) {
       // Undecodable framing: one log line and the connection goes (Kafka does the same).
       this.log.warn({ conn: this.id, remote: this.remoteAddress, reason: (err as Error).message }, 'closing connection: bad frame');
@@ -158,6 +163,9 @@ export class Connection implements ConnectionContext {
     this.socket.cork();
     try {
       while (!this.isClosed && this.slotHead < this.slots.length && this.slots[this.slotHead]!.done) {
+        // A peer that does not read: leave the rest queued (their regions are fds, not
+        // memory) until the socket drains, so that its buffer stays bounded.
+        if (this.socket.writableLength > this.options.maxPendingWriteBytes) break;
         const slot = this.slots[this.slotHead]!;
         this.slots[this.slotHead] = undefined as unknown as Slot;
         this.slotHead++;
@@ -223,6 +231,11 @@ export class Connection implements ConnectionContext {
     void totalBytes;
   }
 
+  private onDrain(): void {
+    this.maybeResume();
+    if (!this.writing && !this.isClosed && this.slotHead < this.slots.length && this.slots[this.slotHead]!.done) void this.writeReady();
+  }
+
   private maybePause(): void {
     if (this.paused) return;
     if (this.inFlightRequests >= this.options.maxInFlightRequests || this.socket.writableLength > this.options.maxPendingWriteBytes) {
@@ -236,6 +249,7 @@ export class Connection implements ConnectionContext {
     if (this.inFlightRequests < this.options.maxInFlightRequests && this.socket.writableLength <= this.options.maxPendingWriteBytes) {
       this.paused = false;
       this.socket.resume();
+      if (this.decoder.hasHeld) this.onData(null);
     }
   }
 

@@ -26,6 +26,8 @@ export class FrameDecoder {
   // The frame being assembled across chunks.
   private partial: Buffer | null = null;
   private partialBytes = 0;
+  // Bytes after the frame at which onFrame asked to stop (backpressure), fed first next time.
+  private held: Buffer | null = null;
 
   constructor(maxFrameBytes: number) {
     this.maxFrameBytes = maxFrameBytes;
@@ -33,15 +35,30 @@ export class FrameDecoder {
 
   /** Bytes buffered for an incomplete frame (for memory accounting). */
   get bufferedBytes(): number {
-    return this.partialBytes + this.sizeScratchBytes;
+    return this.partialBytes + this.sizeScratchBytes + (this.held?.length ?? 0);
+  }
+
+  /** True when bytes wait after a stop (push(null, ...) goes on with them). */
+  get hasHeld(): boolean {
+    return this.held !== null;
   }
 
   /**
-   * Feeds one chunk; calls onFrame for every complete frame (the frame body without its
-   * size prefix). Throws FrameTooLargeError / InvalidFrameSizeError before buffering a frame
-   * whose declared size is unacceptable.
+   * Feeds one chunk (null: only the held bytes); calls onFrame for every complete frame (the
+   * frame body without its size prefix). When onFrame returns false, the bytes after that
+   * frame are held (not parsed) until the next push: a paused connection runs no more
+   * requests than its cap, however many one chunk carries. Throws FrameTooLargeError /
+   * InvalidFrameSizeError before buffering a frame whose declared size is unacceptable.
    */
-  push(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
+  push(input: Buffer | null, onFrame: (frame: Buffer) => unknown): void {
+    let chunk: Buffer;
+    if (this.held === null) {
+      if (input === null) return;
+      chunk = input;
+    } else {
+      chunk = input === null ? this.held : Buffer.concat([this.held, input]);
+      this.held = null;
+    }
     let pos = 0;
     const end = chunk.length;
     while (pos < end) {
@@ -55,7 +72,10 @@ export class FrameDecoder {
           const frame = this.partial;
           this.partial = null;
           this.partialBytes = 0;
-          onFrame(frame);
+          if (onFrame(frame) === false && pos < end) {
+            this.held = chunk.subarray(pos);
+            return;
+          }
         }
         continue;
       }
@@ -71,8 +91,12 @@ export class FrameDecoder {
       }
       this.checkSize(size);
       if (end - pos >= size) {
-        onFrame(chunk.subarray(pos, pos + size));
+        const frame = chunk.subarray(pos, pos + size);
         pos += size;
+        if (onFrame(frame) === false && pos < end) {
+          this.held = chunk.subarray(pos);
+          return;
+        }
       } else {
         this.partial = Buffer.allocUnsafe(size);
         this.partialBytes = 0;

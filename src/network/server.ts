@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Connection, type ConnectionOptions } from './connection';
@@ -13,7 +14,15 @@ export interface NetworkServerOptions {
   sendTimeoutMs: number;
   regionCopyThresholdBytes: number;
   maxConnections: number; // max.connections
+  /** How often to check that a descriptor can still be opened (0: never). */
+  descriptorCheckIntervalMs?: number;
+  /** RLIMIT_NOFILE's soft limit, for the log line when descriptors run out. */
+  descriptorLimit?: number;
 }
+
+// While descriptors are exhausted, libuv accepts and closes new connections without a word
+// (its EMFILE trick): the server finds out by probing, and says so once a minute.
+const DESCRIPTOR_REPORT_INTERVAL_MS = 60_000;
 
 export interface BoundListener {
   name: string;
@@ -26,6 +35,10 @@ export class NetworkServer {
   private readonly servers: Server[] = [];
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
+  private descriptorTimer: NodeJS.Timeout | null = null;
+  /** Since when descriptors are exhausted (0: they are not), and when it was last said. */
+  private exhaustedSinceMs = 0;
+  private exhaustedReportedMs = 0;
   private readonly handler: FrameHandler;
   private readonly sendRegions: RegionSender;
   private readonly readRegions: RegionReader;
@@ -63,10 +76,52 @@ export class NetworkServer {
       this.servers.push(server);
       this.log.info({ listener: listener.name, host: listener.host, port }, 'listening');
     }
+    const every = this.options.descriptorCheckIntervalMs ?? 0;
+    if (every > 0) {
+      this.descriptorTimer = setInterval(() => this.checkDescriptors(), every);
+      this.descriptorTimer.unref();
+    }
+  }
+
+  /** True while the process is out of file descriptors (as of the last check). */
+  get descriptorsExhausted(): boolean {
+    return this.exhaustedSinceMs !== 0;
+  }
+
+  /** Probes whether a descriptor can be opened; logs when they run out and when they return. */
+  checkDescriptors(): void {
+    let exhausted = false;
+    let reason = '';
+    try {
+      closeSync(openSync('/dev/null', 'r'));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      exhausted = code === 'EMFILE' || code === 'ENFILE';
+      reason = (err as Error).message;
+    }
+    const now = Date.now();
+    if (exhausted) {
+      if (this.exhaustedSinceMs === 0) this.exhaustedSinceMs = now;
+      if (now - this.exhaustedReportedMs >= DESCRIPTOR_REPORT_INTERVAL_MS) {
+        this.exhaustedReportedMs = now;
+        this.log.error(
+          { err: reason, descriptorLimit: this.options.descriptorLimit, connections: this.connections.size },
+          'out of file descriptors: new connections are refused and new partitions fail until descriptors free up (raise `ulimit -n`)',
+        );
+      }
+    } else if (this.exhaustedSinceMs !== 0) {
+      this.log.info({ exhaustedForMs: now - this.exhaustedSinceMs, connections: this.connections.size }, 'file descriptors available again');
+      this.exhaustedSinceMs = 0;
+      this.exhaustedReportedMs = 0;
+    }
   }
 
   /** Stops accepting; existing connections keep running until closeConnections. */
   async stopAccepting(): Promise<void> {
+    if (this.descriptorTimer !== null) {
+      clearInterval(this.descriptorTimer);
+      this.descriptorTimer = null;
+    }
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 

@@ -3,6 +3,16 @@ export * from './types.js';
 export { DEFAULT_LOG_CONFIG, resolveLogConfig } from './config.js';
 export { Log, readRegions } from './log.js';
 export { retainRegions, releaseRegions } from './regions.js';
+export {
+  configureOpenFiles,
+  defaultMaxOpenSegments,
+  fileLimit,
+  openFilesStats,
+  raiseFileLimit,
+  sweepOpenFiles,
+  DEFAULT_IDLE_CLOSE_MS,
+} from './open-files.js';
+export type { FileLimit, OpenFilesOptions, OpenFilesStats } from './open-files.js';
 export type { LogOpenOptions } from './log.js';
 export { LogManager, parsePartitionDir } from './log-manager.js';
 export type { LogManagerOptions, PartitionLog } from './log-manager.js';

@@ -24,6 +24,21 @@ export interface LogManagerOptions {
   onBackgroundError?: (err: Error, topic: string, partition: number) => void;
   /** A checkpoint file that could not be read: the logs fall back to a full recovery scan. */
   onCheckpointUnreadable?: (err: Error, file: string) => void;
+  /** createLog failed (e.g. out of descriptors or disk space): getLog retries it. */
+  onLogOpenFailed?: (err: Error, topic: string, partition: number) => void;
+  /** A log that failed to open opened on a later try. */
+  onLogOpenRecovered?: (topic: string, partition: number) => void;
+}
+
+/** How often getLog tries again to open a log whose creation failed. */
+export const LOG_OPEN_RETRY_MS = 1_000;
+
+interface FailedOpen {
+  topic: string;
+  partition: number;
+  config: Partial<LogConfig>;
+  error: Error;
+  lastAttemptMs: number;
 }
 
 export interface PartitionLog {
@@ -50,6 +65,8 @@ export class LogManager {
   private readonly options: LogManagerOptions;
   private readonly logs = new Map<string, PartitionLog>();
   private readonly pendingDeletes = new Map<string, NodeJS.Timeout | null>();
+  /** Logs whose creation failed, by key: getLog retries them. */
+  private readonly failedOpens = new Map<string, FailedOpen>();
   private closed = false;
 
   private constructor(logDir: string, defaults: LogConfig, options: LogManagerOptions) {
@@ -91,7 +108,14 @@ export class LogManager {
   }
 
   getLog(topic: string, partition: number): Log | undefined {
-    return this.logs.get(partitionKey(topic, partition))?.log;
+    const log = this.logs.get(partitionKey(topic, partition))?.log;
+    if (log !== undefined || this.failedOpens.size === 0) return log;
+    return this.retryFailedOpen(partitionKey(topic, partition));
+  }
+
+  /** Why the partition's log could not be created, while it cannot (getLog retries it). */
+  openFailure(topic: string, partition: number): Error | undefined {
+    return this.failedOpens.get(partitionKey(topic, partition))?.error;
   }
 
   /** Every open partition log. */
@@ -108,9 +132,20 @@ export class LogManager {
     if (topic.length === 0 || topic === '.' || topic === '..' || /[/\\\0]/.test(topic)) {
       throw new StorageError('INVALID_ARGUMENT', `"${topic}" cannot name a log directory`);
     }
-    const existing = this.getLog(topic, partition);
+    const key = partitionKey(topic, partition);
+    const existing = this.logs.get(key)?.log;
     if (existing) return existing;
-    return this.openLog(topic, partition, { ...config, recoveryPoint: -1, logStartOffset: -1 });
+    try {
+      const log = this.openLog(topic, partition, { ...config, recoveryPoint: -1, logStartOffset: -1 });
+      this.failedOpens.delete(key);
+      return log;
+    } catch (err) {
+      // Out of descriptors or space: remember the log, so that getLog opens it once it can.
+      const error = err as Error;
+      this.failedOpens.set(key, { topic, partition, config, error, lastAttemptMs: Date.now() });
+      this.options.onLogOpenFailed?.(error, topic, partition);
+      throw err;
+    }
   }
 
   /**
@@ -121,6 +156,7 @@ export class LogManager {
   async deleteLog(topic: string, partition: number): Promise<boolean> {
     this.assertOpen();
     const key = partitionKey(topic, partition);
+    this.failedOpens.delete(key);
     const entry = this.logs.get(key);
     if (!entry) return false;
     this.logs.delete(key);
@@ -183,6 +219,23 @@ export class LogManager {
     if (flushError !== undefined) throw flushError;
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  private retryFailedOpen(key: string): Log | undefined {
+    const failed = this.failedOpens.get(key);
+    if (failed === undefined || this.closed) return undefined;
+    const now = Date.now();
+    if (now - failed.lastAttemptMs < LOG_OPEN_RETRY_MS) return undefined;
+    failed.lastAttemptMs = now;
+    try {
+      const log = this.openLog(failed.topic, failed.partition, { ...failed.config, recoveryPoint: -1, logStartOffset: -1 });
+      this.failedOpens.delete(key);
+      this.options.onLogOpenRecovered?.(failed.topic, failed.partition);
+      return log;
+    } catch (err) {
+      failed.error = err as Error;
+      return undefined;
+    }
   }
 
   private openLog(topic: string, partition: number, extra: { recoveryPoint: number; logStartOffset: number } & Partial<LogConfig>): Log {

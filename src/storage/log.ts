@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { DEFAULT_LOG_CONFIG, isFlushPolicySet, resolveLogConfig, toNativeConfig } from './config.js';
 import { APPEND_RESULT_SLOTS, AppendSlot, nativeAddon, REGION_STRIDE, SEGMENT_STRIDE } from './native.js';
 import type { NativeLogHandle } from './native.js';
+import { releaseSweeper, retainSweeper, scheduleSweep } from './open-files.js';
 import { sendRegions } from './sendfile.js';
 import type { SendOptions } from './sendfile.js';
 import type {
@@ -29,19 +30,26 @@ export interface LogOpenOptions extends Partial<LogConfig> {
 }
 
 const TIMESTAMP_TYPE_CODE = { CreateTime: 0, LogAppendTime: 1 } as const;
+const DEFAULT_REGION_SLOTS = 32;
+
+// Every call fills these and its caller copies what it needs out before the next call (the
+// JS thread is single), so all logs share them: 10,000 partitions need no 10,000 arrays.
+const sharedResult = new Float64Array(APPEND_RESULT_SLOTS);
+const sharedRegions = new Float64Array(DEFAULT_REGION_SLOTS * REGION_STRIDE);
 
 export class Log {
   readonly dir: string;
   private readonly native: NativeLogHandle;
-  private readonly result = new Float64Array(APPEND_RESULT_SLOTS);
-  private regionArray = new Float64Array(32 * REGION_STRIDE);
+  private readonly result = sharedResult;
+  /** The shared array, or this log's own larger one once a read needed more. */
+  private regionArray = sharedRegions;
   private currentConfig: LogConfig;
   private readonly onBackgroundError: (err: Error) => void;
   private runningFlush: Promise<void> | null = null;
   private queuedFlush: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   /** Timers removing retired segment files after file.delete.delay.ms. */
-  private readonly deleteTimers = new Set<NodeJS.Timeout>();
+  private deleteTimers: Set<NodeJS.Timeout> | null = null;
   /** The engine's retirement counter covered by a timer already. */
   private scheduledDeleteGeneration = 0;
   private closed = false;
@@ -54,6 +62,7 @@ export class Log {
       onBackgroundError ?? ((err) => process.emitWarning(`strand storage: background work on ${dir} failed: ${err.message}`));
     native.setResultArray(this.result);
     native.setRegionArray(this.regionArray);
+    retainSweeper();
   }
 
   /** Opens (creating if needed) the partition directory `dir` and recovers it. */
@@ -97,6 +106,7 @@ export class Log {
     const timestampType = opts?.timestampType === 'LogAppendTime' ? TIMESTAMP_TYPE_CODE.LogAppendTime : TIMESTAMP_TYPE_CODE.CreateTime;
     this.native.append(buffer, opts?.leaderEpoch ?? 0, timestampType, opts?.nowMs ?? Date.now(), opts?.maxBatchBytes ?? 0);
     const r = this.result;
+    if (r[AppendSlot.ParkedFds] !== 0) scheduleSweep();
     if (r[AppendSlot.NeedsFlush] !== 0) this.backgroundFlush();
     else if (this.flushTimer === null && isFlushPolicySet(this.currentConfig.flushMs)) this.armFlushTimer();
     return {
@@ -111,7 +121,12 @@ export class Log {
     };
   }
 
-  /** File regions of whole batches from the batch holding `offset`, up to `maxBytes`. */
+  /**
+   * File regions of whole batches from the batch holding `offset`, up to `maxBytes`. The
+   * regions' fds belong to the log, which closes idle files (open-files.ts): they stay
+   * valid until the event loop moves on to its next callback. Use them at once, or
+   * retainRegions them (in the same synchronous run) to keep them longer.
+   */
   read(offset: number, maxBytes: number, opts?: ReadOptions): ReadResult {
     const maxOffset = opts?.maxOffset ?? -1;
     const minOneBatch = opts?.minOneBatch ?? true;
@@ -121,6 +136,7 @@ export class Log {
       this.native.setRegionArray(this.regionArray);
       n = this.native.read(offset, maxBytes, maxOffset, minOneBatch);
     }
+    if (this.result[AppendSlot.ParkedFds] !== 0) scheduleSweep();
     const a = this.regionArray;
     const regions: FileRegion[] = new Array<FileRegion>(n);
     let bytes = 0;
@@ -269,8 +285,12 @@ export class Log {
     this.closed = true;
     this.clearFlushTimer();
     this.clearDeleteTimers();
-    await this.settleFlushes();
-    await this.native.close(true);
+    try {
+      await this.settleFlushes();
+      await this.native.close(true);
+    } finally {
+      releaseSweeper();
+    }
   }
 
   /** Closes the log and removes its directory. */
@@ -279,8 +299,12 @@ export class Log {
     this.closed = true;
     this.clearFlushTimer();
     this.clearDeleteTimers();
-    await this.settleFlushes();
-    await this.native.delete();
+    try {
+      await this.settleFlushes();
+      await this.native.delete();
+    } finally {
+      releaseSweeper();
+    }
   }
 
   private afterQueued(): Promise<void> {
@@ -330,11 +354,11 @@ export class Log {
       return;
     }
     const timer = setTimeout(() => {
-      this.deleteTimers.delete(timer);
+      this.deleteTimers?.delete(timer);
       if (!this.closed) this.removeDeleted(generation);
     }, Math.min(delayMs, 0x7fffffff));
     timer.unref();
-    this.deleteTimers.add(timer);
+    (this.deleteTimers ??= new Set()).add(timer);
   }
 
   private removeDeleted(generation: number): void {
@@ -346,8 +370,9 @@ export class Log {
   }
 
   private clearDeleteTimers(): void {
+    if (this.deleteTimers === null) return;
     for (const timer of this.deleteTimers) clearTimeout(timer);
-    this.deleteTimers.clear();
+    this.deleteTimers = null;
   }
 
   private clearFlushTimer(): void {

@@ -30,6 +30,16 @@ export interface NativeLogHandle {
   delete(): Promise<void>;
 }
 
+/** strand_files_stats (open-files.ts documents the fields). */
+export interface NativeFilesStats {
+  openSegments: number;
+  parkedFds: number;
+  limit: number;
+  openedTotal: number;
+  evictedTotal: number;
+  idleClosedTotal: number;
+}
+
 export interface NativeAddon {
   NativeLog: new (dir: string, config: Float64Array) => NativeLogHandle;
   sendfile(socketFd: number, regions: Float64Array, count: number, timeoutMs: number): Promise<number>;
@@ -38,6 +48,10 @@ export interface NativeAddon {
   crc32c(data: Uint8Array, crc?: number): number;
   pread(fd: number, target: Buffer, position: number): void;
   setErrorClass(ctor: new (code: string, message: string) => Error): void;
+  filesSetLimit(maxOpenSegments: number): void;
+  filesSweep(nowMs: number, idleMs: number): NativeFilesStats;
+  filesStats(): NativeFilesStats;
+  nofileLimit(raise: boolean): { soft: number; hard: number };
 }
 
 /** Slots of the append result array filled by NativeLogHandle.append. */
@@ -51,8 +65,10 @@ export const AppendSlot = {
   RecordCount: 6,
   Bytes: 7,
   NeedsFlush: 8,
+  /** After append and read: fds parked until the next sweep (open-files.ts). */
+  ParkedFds: 9,
 } as const;
-export const APPEND_RESULT_SLOTS = 9;
+export const APPEND_RESULT_SLOTS = 10;
 /** Doubles per region in the read array: fd, position, length, segmentBaseOffset. */
 export const REGION_STRIDE = 4;
 /** Doubles per segment in segments(): base, size, largest timestamp, created, modified, isActive. */
