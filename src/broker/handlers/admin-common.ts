@@ -28,6 +28,9 @@ export class AdminError extends Error {
   }
 }
 
+// Errors of the disk or of the process's descriptor table, not of the request.
+const DISK_ERRNOS = new Set(['EMFILE', 'ENFILE', 'ENOSPC', 'EIO', 'EDQUOT', 'EROFS']);
+
 /**
  * The Kafka error for a failure. Errors of our own layers carry their code; anything else is a
  * bug, logged, and answered with UNKNOWN_SERVER_ERROR so that one bad item never drops the
@@ -37,6 +40,12 @@ export function apiErrorOf(err: unknown, log: Logger, what: string): ApiError {
   if (err instanceof AdminError) return { code: err.code, message: err.clientMessage };
   if (err instanceof TopicError || err instanceof StorageError || err instanceof ConfigError) {
     return { code: err.kafkaErrorCode, message: err.message };
+  }
+  const errno = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof errno === 'string' && DISK_ERRNOS.has(errno)) {
+    // The log dir (topic metadata, checkpoints) could not be written: a storage error, as Kafka reports it.
+    log.error({ err: (err as Error).message }, `storage failure in ${what}`);
+    return { code: ErrorCode.KAFKA_STORAGE_ERROR, message: (err as Error).message };
   }
   log.error({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, `unexpected error in ${what}`);
   return { code: ErrorCode.UNKNOWN_SERVER_ERROR, message: 'The server experienced an unexpected error when processing the request.' };
