@@ -1,5 +1,5 @@
 // The long fuzz run: `node dist/bench/hardening/fuzz.js [--inputs 1000000] [--seed 1]
-// [--connections 32] [--burst 16] [--minutes 60] [--log-level info] [--weights valid=30,...]`. Starts its own broker
+// [--connections 32] [--burst 16] [--minutes 60] [--log-level info] [--weights valid=30,...] [--apis 0,1,3] [--bomb-mib 32]`. Starts its own broker
 // (child process), prints progress every 10 s and a summary; exits 1 when the broker died,
 // a probe failed, a response was out of order or undecodable, or a check after the run failed.
 
@@ -35,6 +35,8 @@ async function main(): Promise<void> {
     maxBurst,
     logLevel,
     weights,
+    bombBytes: Number(arg('bomb-mib', '32')) * 1024 * 1024,
+    apiKeys: arg('apis', '') === '' ? undefined : arg('apis', '').split(',').map(Number),
     deadlineMs: minutes * 60_000,
     progressEveryMs: 10_000,
     onProgress: (s, rss) => {

@@ -4,7 +4,7 @@
 // notice the moment the broker dies) and a count of the broker's log lines by level.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +12,21 @@ import * as path from 'node:path';
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const BROKER_MAIN = process.env.STRAND_BROKER_ENTRY ?? path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const OUTPUT_TAIL_BYTES = 64 * 1024;
+
+/**
+ * Copies the built broker (dist/ and the native addon; node_modules linked) to a temporary
+ * directory and returns the CLI entry there. Long harness runs restart the broker hundreds of
+ * times: a rebuild of the shared dist/ in the middle must not swap the code under them.
+ */
+export function snapshotBuild(): { entry: string; dir: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'strand-build-snapshot-'));
+  cpSync(path.join(REPO_ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  mkdirSync(path.join(dir, 'build', 'Release'), { recursive: true });
+  cpSync(path.join(REPO_ROOT, 'build', 'Release', 'strand.node'), path.join(dir, 'build', 'Release', 'strand.node'));
+  cpSync(path.join(REPO_ROOT, 'package.json'), path.join(dir, 'package.json'));
+  symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  return { entry: path.join(dir, 'dist', 'src', 'cli', 'main.js'), dir };
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -78,6 +93,8 @@ export interface BrokerProcessOptions {
   readyTimeoutMs?: number;
   /** Extra node flags for the child, e.g. ['--max-old-space-size=256']. */
   nodeFlags?: string[];
+  /** The CLI entry to run (default: dist/src/cli/main.js of this repository, or STRAND_BROKER_ENTRY). */
+  entry?: string;
 }
 
 /** One broker process. start() again after an exit to restart on the same port and dir. */
@@ -105,7 +122,8 @@ export class BrokerProcess {
   }
 
   static async create(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
-    if (!existsSync(BROKER_MAIN)) throw new Error(`broker entry point ${BROKER_MAIN} is missing: run \`npm run build:ts\` first`);
+    const entry = options.entry ?? BROKER_MAIN;
+    if (!existsSync(entry)) throw new Error(`broker entry point ${entry} is missing: run \`npm run build:ts\` first`);
     const port = options.port ?? (await freePort());
     const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'strand-hardening-'));
     return new BrokerProcess(port, dataDir, options);
@@ -179,7 +197,7 @@ export class BrokerProcess {
     if (this.running) throw new Error('broker already running');
     const args = [
       ...(this.options.nodeFlags ?? []),
-      BROKER_MAIN,
+      this.options.entry ?? BROKER_MAIN,
       'start',
       '--override',
       `listeners=PLAINTEXT://127.0.0.1:${this.port}`,

@@ -29,6 +29,8 @@ export interface CrashHarnessOptions {
   groupOffsets?: boolean;
   /** Extra broker overrides (e.g. a small segment.bytes so that segments roll). */
   overrides?: Record<string, string>;
+  /** The broker CLI to run (see snapshotBuild); default the repository's dist. */
+  entry?: string;
 }
 
 export interface CycleReport {
@@ -78,7 +80,7 @@ function valueOf(cycle: number, producer: number, seq: number, i: number): strin
 export class CrashHarness {
   private broker!: BrokerProcess;
   private apis!: Map<number, AdvertisedApi>;
-  private readonly opts: Required<Omit<CrashHarnessOptions, 'overrides'>> & { overrides: Record<string, string> };
+  private readonly opts: Required<Omit<CrashHarnessOptions, 'overrides' | 'entry'>> & { overrides: Record<string, string>; entry?: string };
   private readonly rnd: Random;
   /** partition -> offset -> value, every acknowledged record so far. */
   private readonly acked: Array<Map<number, string>>;
@@ -125,7 +127,7 @@ export class CrashHarness {
   async setup(): Promise<void> {
     const overrides: Record<string, string> = { 'auto.create.topics.enable': 'false', ...this.opts.overrides };
     if (this.opts.flushEveryMessage) overrides['log.flush.interval.messages'] = '1';
-    this.broker = await BrokerProcess.launch({ overrides });
+    this.broker = await BrokerProcess.launch({ overrides, entry: this.opts.entry });
     const client = await CodecClient.connect(this.broker.port);
     try {
       this.apis = await advertisedApis(client);
@@ -350,6 +352,14 @@ export class CrashHarness {
       return;
     }
     this.problem(`cycle ${cycle}: the group coordinator did not load within 10 s`);
+  }
+
+  /** Kills and restarts the broker without producing, then checks everything again. */
+  async killRestartAndVerify(between?: () => void): Promise<void> {
+    await this.broker.kill();
+    between?.();
+    await this.broker.start();
+    await this.verify(this.cycleNo++, new Set());
   }
 
   async dispose(): Promise<void> {

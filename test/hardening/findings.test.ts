@@ -5,8 +5,12 @@ import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ApiKey, ErrorCode, defaultCreateTopicsRequest, defaultMetadataRequest, encodeRequestFrame } from '../../src/protocol/index.js';
+import { buildRecordBatch } from '../../src/protocol/record-batch.js';
+import { crc32c } from '../../src/protocol/crc32c.js';
 import { BrokerProcess, sleep } from './broker-process.js';
-import { CodecClient, advertisedApis } from './codec-client.js';
+import { CodecClient, advertisedApis, createTopics } from './codec-client.js';
+import { batchWithSection } from './fuzz-inputs.js';
+import { produce } from './log-client.js';
 
 const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
@@ -95,6 +99,70 @@ describe('fuzzer findings', () => {
       } finally {
         check.close();
       }
+    }
+  });
+
+  // Produce stored batches whose records a consumer cannot read: the engine checks the
+  // batch header (lengths, magic, CRC, lastOffsetDelta == recordCount - 1) but nothing looks
+  // at the records themselves. A compressed batch with a garbage payload, or a header that
+  // claims 2,000,000,000 records over one actual record, was acknowledged and stored; the
+  // latter also moved the partition's next offset on by 2e9 (a few such requests push
+  // offsets past 2^53, where JS numbers stop being exact). Kafka iterates the records of
+  // every batch it appends (decompressing compressed ones) and answers CORRUPT_MESSAGE /
+  // INVALID_RECORD. Fix (produce handler / engine): walk each batch's records (decompress
+  // compressed ones, in a worker) and reject a batch whose records do not parse or do not
+  // number recordCount.
+  describe('Produce rejects batches whose records do not parse', () => {
+    const topic = 'bad-records';
+    let client: CodecClient;
+    let apis: Awaited<ReturnType<typeof advertisedApis>>;
+    let nextOffset = 0;
+
+    before(async () => {
+      client = await CodecClient.connect(broker.port);
+      apis = await advertisedApis(client);
+      await createTopics(client, apis, [{ name: topic, partitions: 1 }]);
+    });
+    after(() => client?.close());
+
+    /** Produces `batch`, expects a rejection, and checks with a valid batch that the log end did not move. */
+    async function expectRejected(batch: Buffer, what: string): Promise<void> {
+      const r = await produce(client, apis, topic, 0, batch);
+      const ok = await produce(client, apis, topic, 0, buildRecordBatch([{ key: null, value: 'valid' }]));
+      assert.equal(ok.errorCode, 0);
+      const moved = ok.baseOffset - nextOffset;
+      nextOffset = ok.baseOffset + 1;
+      assert.ok(
+        r.errorCode === ErrorCode.CORRUPT_MESSAGE || r.errorCode === ErrorCode.INVALID_RECORD,
+        `${what}: answered error ${r.errorCode} (base offset ${r.baseOffset}); the log end moved by ${moved}`,
+      );
+      assert.equal(moved, 0, `${what}: nothing was appended`);
+    }
+
+    function restamp(batch: Buffer): Buffer {
+      batch.writeUInt32BE(crc32c(batch, 21, batch.length), 17);
+      return batch;
+    }
+
+    it('a header claiming 2,000,000,000 records over one actual record', async () => {
+      const b = buildRecordBatch([{ key: null, value: 'one' }]);
+      b.writeInt32BE(1_999_999_999, 23); // lastOffsetDelta, consistent with the count
+      b.writeInt32BE(2_000_000_000, 57); // recordCount
+      await expectRejected(restamp(b), 'recordCount 2e9');
+    });
+
+    it('an uncompressed record whose length runs past the batch', async () => {
+      const b = buildRecordBatch([{ key: null, value: 'one' }, { key: null, value: 'two' }]);
+      b[61] = 0x7e; // the first record's length varint: 63 bytes, far more than there are
+      await expectRejected(restamp(b), 'record length beyond the batch');
+    });
+
+    for (const [codec, name] of [[1, 'gzip'], [2, 'snappy'], [3, 'lz4'], [4, 'zstd']] as const) {
+      it(`a ${name} batch whose payload is not ${name}`, async () => {
+        const garbage = Buffer.alloc(96);
+        for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 37 + codec) & 0xff;
+        await expectRejected(batchWithSection(garbage, codec, 3), `garbage under ${name}`);
+      });
     }
   });
 });

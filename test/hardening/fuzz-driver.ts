@@ -43,6 +43,11 @@ export interface FuzzRunOptions {
   deadlineMs?: number;
   onProgress?: (stats: FuzzStats) => void;
   progressEveryMs?: number;
+  /**
+   * Filled with local port -> indices of the inputs sent on the latest connection from that
+   * port, so that a broker log line (which names the remote address) can be traced to inputs.
+   */
+  inputsByPort?: Map<number, number[]>;
 }
 
 export interface FuzzStats {
@@ -231,6 +236,14 @@ class Run {
           return;
         }
         this.stats.bursts += 1;
+        const byPort = this.opts.inputsByPort;
+        if (byPort !== undefined && socket.localPort !== undefined) {
+          const list = byPort.get(socket.localPort) ?? [];
+          list.push(...burst.map((i) => i.index));
+          byPort.delete(socket.localPort);
+          byPort.set(socket.localPort, list);
+          if (byPort.size > 60_000) byPort.delete(byPort.keys().next().value as number);
+        }
         burstInputs = burst.length;
         consumed = 0;
         accounted = false;
@@ -294,6 +307,7 @@ class Run {
       };
       socket.once('connect', () => {
         connected = true;
+        if (this.opts.inputsByPort !== undefined && socket.localPort !== undefined) this.opts.inputsByPort.set(socket.localPort, []);
         this.stats.connectionsOpened += 1;
         sendBurst();
       });

@@ -10,7 +10,7 @@ import { BrokerProcess, RssSampler } from './broker-process.js';
 import { CodecClient, advertisedApis, createTopics, pickVersion, type AdvertisedApi } from './codec-client.js';
 import { runFuzz, type FuzzStats } from './fuzz-driver.js';
 import { EXPECTED_CLOSE_REASONS, buildBatchPool, type FuzzContext, type InputKind } from './fuzz-inputs.js';
-import { produce, readAll } from './log-client.js';
+import { batchRecords, earliestOffset, produce, readAll, readAllBatches } from './log-client.js';
 
 export const FUZZ_TOPICS = ['fuzz-a', 'fuzz-b'];
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
@@ -26,8 +26,12 @@ export interface FuzzSessionOptions {
   /** Decompression bomb size in the batch pool. */
   bombBytes?: number;
   weights?: Partial<Record<InputKind, number>>;
+  /** Fuzz only these api keys (default: every one the broker advertises). */
+  apiKeys?: number[];
   overrides?: Record<string, string>;
   logLevel?: string;
+  /** The broker CLI to run (see snapshotBuild); default the repository's dist. */
+  entry?: string;
   onProgress?: (stats: FuzzStats, rssKiB: number | null) => void;
   progressEveryMs?: number;
 }
@@ -50,7 +54,7 @@ export interface FuzzSessionResult {
    * reason other than an undecodable frame/request (a handler that threw, a response the
    * broker could not encode), and every error/fatal line. Grouped, with a count each.
    */
-  unexpectedLog: Array<{ what: string; count: number; sample: string }>;
+  unexpectedLog: Array<{ what: string; count: number; sample: string; inputs?: number[] }>;
   brokerErrorLines: number;
   brokerOutputTail: string;
   inputsPerSecond: number;
@@ -67,6 +71,12 @@ export async function healthChecks(port: number, round: number): Promise<string[
     const md = await client.request(ApiKey.Metadata, metadataV, { ...defaultMetadataRequest(), topics: metadataV >= 1 ? null : [] });
     out.push(`Metadata v${metadataV}: ${md.brokers.length} broker(s), ${md.topics.length} topic(s)`);
     if (md.brokers.length !== 1) out.push(`FAIL Metadata lists ${md.brokers.length} brokers`);
+    const listGroupsV = pickVersion(apis, ApiKey.ListGroups, 0, 4);
+    if (listGroupsV !== null) {
+      // Valid-but-random requests leave state behind (groups, committed offsets): it explains RSS.
+      const lg = await client.request(ApiKey.ListGroups, listGroupsV, { statesFilter: [], typesFilter: [] });
+      out.push(`ListGroups v${listGroupsV}: error ${lg.errorCode}, ${lg.groups.length} group(s) left behind by fuzz inputs`);
+    }
     if (apis.has(ApiKey.Produce) && apis.has(ApiKey.Fetch)) {
       const topic = `fuzz-health-${round}`;
       await createTopics(client, apis, [{ name: topic, partitions: 1 }]);
@@ -78,6 +88,39 @@ export async function healthChecks(port: number, round: number): Promise<string[
       const got = records.map((r) => r.value?.toString('utf8'));
       if (JSON.stringify(got) !== JSON.stringify(values)) out.push(`FAIL Fetch ${topic}: got ${JSON.stringify(got)}`);
       else out.push(`Produce + Fetch round trip on ${topic}: ${values.length} records at offsets ${p.baseOffset}..${p.baseOffset + 4}`);
+      // What the fuzz inputs got appended must be whole, valid batches: CRC right, records
+      // that decode (decompressed when compressed), as many as the header says.
+      for (const t of md.topics) {
+        if (!FUZZ_TOPICS.includes(t.name ?? '')) continue;
+        let records = 0;
+        let batches = 0;
+        const bad: string[] = [];
+        for (const part of t.partitions) {
+          try {
+            const start = await earliestOffset(client, apis, t.name!, part.partitionIndex);
+            const read = await readAllBatches(client, apis, t.name!, part.partitionIndex, start);
+            for (const b of read.batches) {
+              batches++;
+              let problem: string | null = null;
+              if (!b.crcMatches()) problem = 'CRC mismatch';
+              else {
+                try {
+                  const decoded = await batchRecords(b);
+                  if (decoded.length !== b.recordCount) problem = `header says ${b.recordCount} records, ${decoded.length} decode`;
+                  records += decoded.length;
+                } catch (err) {
+                  problem = (err as Error).message.slice(0, 100);
+                }
+              }
+              if (problem !== null) bad.push(`${t.name}-${part.partitionIndex}@${b.baseOffset} (codec ${b.compression}, ${b.sizeBytes} bytes): ${problem}`);
+            }
+          } catch (err) {
+            bad.push(`${t.name}-${part.partitionIndex}: ${(err as Error).message}`);
+          }
+        }
+        out.push(`${t.name}: ${batches} batches / ${records} records appended by fuzz inputs`);
+        if (bad.length > 0) out.push(`FAIL ${t.name}: ${bad.length} stored batches a consumer cannot read, e.g. ${bad.slice(0, 4).join('; ')}`);
+      }
     } else {
       out.push('Produce/Fetch not advertised yet: round trip skipped');
     }
@@ -95,8 +138,16 @@ function normalize(text: string): string {
 
 /** Collects the broker's log lines that are findings rather than expected rejections. */
 export class LogClassifier {
-  readonly unexpected = new Map<string, { count: number; sample: string }>();
+  readonly unexpected = new Map<string, { count: number; sample: string; inputs?: number[] }>();
   readonly expectedCloses = new Map<string, number>();
+  /** See FuzzRunOptions.inputsByPort: traces a log line's remote port to the inputs sent. */
+  inputsByPort = new Map<number, number[]>();
+
+  private inputsOf(entry: Record<string, unknown>): number[] | undefined {
+    const remote = typeof entry['remote'] === 'string' ? (entry['remote'] as string) : '';
+    const port = Number(remote.slice(remote.lastIndexOf(':') + 1));
+    return Number.isInteger(port) ? this.inputsByPort.get(port)?.slice() : undefined;
+  }
 
   add(entry: Record<string, unknown>): void {
     const level = Number(entry['level'] ?? 0);
@@ -109,7 +160,7 @@ export class LogClassifier {
         this.expectedCloses.set(k, (this.expectedCloses.get(k) ?? 0) + 1);
         return;
       }
-      this.note(`${msg}: ${normalize(reason)}`, reason);
+      this.note(`${msg}: ${normalize(reason)}`, reason, this.inputsOf(entry));
       return;
     }
     if (level === 40) return; // other warnings (e.g. a rejected produce) are not findings by themselves
@@ -118,13 +169,13 @@ export class LogClassifier {
     this.note(`level ${level}: ${normalize(msg)} ${normalize(detail)}`, `${msg} ${detail}`);
   }
 
-  private note(key: string, sample: string): void {
+  private note(key: string, sample: string, inputs?: number[]): void {
     const e = this.unexpected.get(key);
-    if (e === undefined) this.unexpected.set(key, { count: 1, sample: sample.slice(0, 400) });
+    if (e === undefined) this.unexpected.set(key, { count: 1, sample: sample.slice(0, 400), inputs });
     else e.count += 1;
   }
 
-  list(): Array<{ what: string; count: number; sample: string }> {
+  list(): Array<{ what: string; count: number; sample: string; inputs?: number[] }> {
     return [...this.unexpected.entries()].map(([what, v]) => ({ what, ...v })).sort((a, b) => b.count - a.count);
   }
 }
@@ -138,6 +189,7 @@ export async function runFuzzSession(opts: FuzzSessionOptions): Promise<FuzzSess
       ...(opts.overrides ?? {}),
     },
     logLevel: opts.logLevel,
+    entry: opts.entry,
   });
   const classifier = new LogClassifier();
   broker.onLogLine((entry) => classifier.add(entry));
@@ -162,7 +214,7 @@ export async function runFuzzSession(opts: FuzzSessionOptions): Promise<FuzzSess
       setup.close();
     }
     const ctx: FuzzContext = {
-      targets: [...apis.values()],
+      targets: [...apis.values()].filter((a) => opts.apiKeys === undefined || opts.apiKeys.includes(a.apiKey)),
       topics,
       maxRequestBytes: MAX_REQUEST_BYTES,
       batches: await buildBatchPool(opts.seed, opts.bombBytes ?? 32 * 1024 * 1024),
@@ -170,6 +222,18 @@ export async function runFuzzSession(opts: FuzzSessionOptions): Promise<FuzzSess
     };
     sampler.start();
     const rssStartKiB = sampler.sample() ?? 0;
+    // Hostile inputs may delete the fuzz topics (a DeleteRecords with one bit flipped in its
+    // api key is a DeleteTopics): put them back every few seconds so produce inputs land.
+    const recreate = topics.length === 0 ? null : setInterval(() => {
+      void (async () => {
+        const c = await CodecClient.connect(broker.port, { clientId: 'strand-fuzz-setup' });
+        try {
+          await createTopics(c, apis, FUZZ_TOPICS.map((name) => ({ name, partitions: 3 })));
+        } finally {
+          c.close();
+        }
+      })().catch(() => undefined);
+    }, 5_000);
     const stats = await runFuzz({
       port: broker.port,
       seed: opts.seed,
@@ -183,7 +247,9 @@ export async function runFuzzSession(opts: FuzzSessionOptions): Promise<FuzzSess
       deadlineMs: opts.deadlineMs,
       onProgress: opts.onProgress === undefined ? undefined : (s) => opts.onProgress!(s, sampler.lastKiB),
       progressEveryMs: opts.progressEveryMs,
+      inputsByPort: classifier.inputsByPort,
     });
+    if (recreate !== null) clearInterval(recreate);
     const rssEndKiB = sampler.sample();
     // Let the broker settle (connections gone, timers run) before the after-checks.
     await new Promise((r) => setTimeout(r, 2_000));
@@ -227,7 +293,9 @@ export function formatStats(r: FuzzSessionResult): string {
     `by kind: ${Object.entries(s.byKind).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `top mutations: ${Object.entries(s.byMutation).sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     ...r.healthChecks.map((c) => `after: ${c}`),
-    ...r.unexpectedLog.slice(0, 15).map((u) => `UNEXPECTED x${u.count}: ${u.what}\n    e.g. ${u.sample}`),
+    ...r.unexpectedLog.slice(0, 15).map(
+      (u) => `UNEXPECTED x${u.count}: ${u.what}\n    e.g. ${u.sample}${u.inputs === undefined ? '' : `\n    inputs on that connection: ${u.inputs.slice(-20).join(',')}`}`,
+    ),
     ...s.undecodableSamples.slice(0, 5).map((x) => `undecodable: ${x}`),
     ...s.orderSamples.slice(0, 5).map((x) => `order: ${x}`),
     ...s.probeFailureSamples.slice(0, 5).map((x) => `probe: ${x}`),

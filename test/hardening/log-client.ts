@@ -2,7 +2,7 @@
 // after a fuzz run and for the crash-consistency harness (which must read back every record
 // with its offset, so it uses raw Fetch rather than a consumer that hides gaps).
 
-import { ApiKey, defaultFetchRequest, defaultProduceRequest } from '../../src/protocol/index.js';
+import { ApiKey, defaultFetchRequest, defaultListOffsetsRequest, defaultProduceRequest } from '../../src/protocol/index.js';
 import { RecordBatchView, decodeRecords, iterateBatches, type DecodedRecord } from '../../src/protocol/record-batch.js';
 import { decompress, type CompressionCodecId } from '../../src/workers/codecs.js';
 import { pickVersion, type AdvertisedApi, type CodecClient } from './codec-client.js';
@@ -68,9 +68,44 @@ export async function fetchOnce(
   return { errorCode: p.errorCode, highWatermark: p.highWatermark, logStartOffset: p.logStartOffset, records };
 }
 
+/** Decodes the records of one stored batch (decompressing it when needed). */
+export async function batchRecords(batch: RecordBatchView): Promise<DecodedRecord[]> {
+  return batch.compression === 0 ? decodeRecords(batch) : decodeRecords(batch, await decompress(batch.compression as CompressionCodecId, batch.recordsBytes));
+}
+
+/**
+ * Every whole batch of a partition from `fromOffset` to the high watermark, as stored (CRCs
+ * are not checked here). Throws on a fetch error or no progress below the high watermark.
+ */
+export async function readAllBatches(
+  client: CodecClient,
+  apis: Map<number, AdvertisedApi>,
+  topic: string,
+  partition: number,
+  fromOffset = 0,
+  maxRounds = 100_000,
+): Promise<{ batches: RecordBatchView[]; highWatermark: number }> {
+  const out: RecordBatchView[] = [];
+  let next = fromOffset;
+  for (let round = 0; round < maxRounds; round++) {
+    const r = await fetchOnce(client, apis, topic, partition, next);
+    if (r.errorCode !== 0) throw new Error(`fetch ${topic}-${partition}@${next}: error ${r.errorCode}`);
+    if (next >= r.highWatermark) return { batches: out, highWatermark: r.highWatermark };
+    let progressed = false;
+    for (const batch of iterateBatches(r.records)) {
+      if (batch.lastOffset < next) continue;
+      out.push(batch);
+      next = batch.lastOffset + 1;
+      progressed = true;
+    }
+    if (!progressed) throw new Error(`fetch ${topic}-${partition}@${next} returned no whole batch below the high watermark ${r.highWatermark}`);
+  }
+  throw new Error(`readAllBatches ${topic}-${partition}: gave up after ${maxRounds} fetches`);
+}
+
 /**
  * Every record of a partition from `fromOffset` to the high watermark, with CRCs checked.
- * Throws on a fetch error, a bad CRC, or no progress below the high watermark.
+ * Throws on a fetch error, a bad CRC, a batch whose records do not decode, or no progress.
  */
 export async function readAll(
   client: CodecClient,
@@ -80,28 +115,28 @@ export async function readAll(
   fromOffset = 0,
   maxRounds = 100_000,
 ): Promise<{ records: FetchedRecord[]; highWatermark: number }> {
+  const { batches, highWatermark } = await readAllBatches(client, apis, topic, partition, fromOffset, maxRounds);
   const out: FetchedRecord[] = [];
-  let next = fromOffset;
-  for (let round = 0; round < maxRounds; round++) {
-    const r = await fetchOnce(client, apis, topic, partition, next);
-    if (r.errorCode !== 0) throw new Error(`fetch ${topic}-${partition}@${next}: error ${r.errorCode}`);
-    if (next >= r.highWatermark) return { records: out, highWatermark: r.highWatermark };
-    let progressed = false;
-    for (const batch of iterateBatches(r.records)) {
-      if (!batch.crcMatches()) throw new Error(`${topic}-${partition}: batch at offset ${batch.baseOffset} fails its CRC`);
-      const decoded: DecodedRecord[] =
-        batch.compression === 0 ? decodeRecords(batch) : decodeRecords(batch, await decompress(batch.compression as CompressionCodecId, batch.recordsBytes));
-      for (const rec of decoded) {
-        if (rec.offset >= next && rec.offset < r.highWatermark) out.push({ offset: rec.offset, key: rec.key, value: rec.value });
-      }
-      if (batch.lastOffset + 1 > next) {
-        next = batch.lastOffset + 1;
-        progressed = true;
-      }
+  for (const batch of batches) {
+    if (!batch.crcMatches()) throw new Error(`${topic}-${partition}: batch at offset ${batch.baseOffset} fails its CRC`);
+    for (const rec of await batchRecords(batch)) {
+      if (rec.offset >= fromOffset && rec.offset < highWatermark) out.push({ offset: rec.offset, key: rec.key, value: rec.value });
     }
-    if (!progressed) throw new Error(`fetch ${topic}-${partition}@${next} returned no whole batch below the high watermark ${r.highWatermark}`);
   }
-  throw new Error(`readAll ${topic}-${partition}: gave up after ${maxRounds} fetches`);
+  return { records: out, highWatermark };
+}
+
+/** ListOffsets with timestamp -2: the log start offset of a partition. */
+export async function earliestOffset(client: CodecClient, apis: Map<number, AdvertisedApi>, topic: string, partition: number): Promise<number> {
+  const v = pickVersion(apis, ApiKey.ListOffsets, 1, 7);
+  if (v === null) throw new Error('the broker does not advertise ListOffsets v1-v7');
+  const req = defaultListOffsetsRequest();
+  req.replicaId = -1;
+  req.topics = [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp: -2, maxNumOffsets: 1 }] }];
+  const res = await client.request(ApiKey.ListOffsets, v, req);
+  const p = res.topics.find((t) => t.name === topic)?.partitions.find((x) => x.partitionIndex === partition);
+  if (p === undefined || p.errorCode !== 0) throw new Error(`ListOffsets ${topic}-${partition}: ${p === undefined ? 'missing' : `error ${p.errorCode}`}`);
+  return p.offset;
 }
 
 export { RecordBatchView };

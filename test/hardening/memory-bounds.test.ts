@@ -6,8 +6,12 @@ import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ApiKey, defaultMetadataRequest } from '../../src/protocol/index.js';
+import { buildRecordBatch } from '../../src/protocol/record-batch.js';
+import { compress } from '../../src/workers/codecs.js';
 import { BrokerProcess, RssSampler, sleep } from './broker-process.js';
-import { CodecClient } from './codec-client.js';
+import { CodecClient, advertisedApis, createTopics } from './codec-client.js';
+import { batchWithSection } from './fuzz-inputs.js';
+import { produce } from './log-client.js';
 
 const COPIES = 400;
 const PARALLEL = 32;
@@ -115,4 +119,40 @@ describe('requests that declare huge lengths', () => {
       }
     });
   }
+
+  // Produce decompresses compressed batches to check their records, and holds each whole
+  // decompressed section in memory; nothing bounds how many run at once. A 8 KiB gzip batch
+  // holding one record of 8 MiB of zeros costs 8 MiB, so 128 of them pipelined over 8
+  // connections (1 MiB of requests) took the broker's RSS past 1 GiB (with 32 MiB bombs:
+  // 128 requests, 4.5 GiB, and it stayed there; the long fuzz run reached 6.7 GiB).
+  // Kafka checks records from a decompressing stream, a few request threads at a time.
+  // Fix: walk compressed records from a stream (bounded chunks) instead of inflating the
+  // whole section, and/or bound concurrent decompressions (and their bytes) broker-wide.
+  it('pipelined decompression bombs do not multiply into the broker\'s memory', async () => {
+    const setup = await CodecClient.connect(broker.port);
+    const apis = await advertisedApis(setup);
+    if (!apis.has(ApiKey.Produce)) {
+      setup.close();
+      return;
+    }
+    await createTopics(setup, apis, [{ name: 'bombs', partitions: 1 }]);
+    setup.close();
+    const section = buildRecordBatch([{ key: null, value: Buffer.alloc(8 * 1024 * 1024) }]).subarray(61);
+    const bomb = batchWithSection(await compress(1, section), 1, 1);
+    assert.ok(bomb.length < 64 * 1024, `the bomb is small on the wire (${bomb.length} bytes)`);
+    const clients = await Promise.all(Array.from({ length: 8 }, () => CodecClient.connect(broker.port)));
+    await sleep(300);
+    const sampler = new RssSampler(() => broker.pid, 10);
+    const before = sampler.sample()!;
+    sampler.start();
+    try {
+      await Promise.all(clients.flatMap((c) => Array.from({ length: 16 }, () => produce(c, apis, 'bombs', 0, bomb, { timeoutMs: 60_000 }))));
+    } finally {
+      sampler.stop();
+      for (const c of clients) c.close();
+    }
+    assert.equal(broker.running, true);
+    const jump = sampler.maxKiB - before;
+    assert.ok(jump < 384 * 1024, `128 requests of ${bomb.length} bytes took RSS from ${before >> 10} MiB to ${sampler.maxKiB >> 10} MiB`);
+  });
 });

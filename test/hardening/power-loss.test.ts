@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { iterateBatches } from '../../src/protocol/record-batch.js';
 import { buildRecordBatch } from '../../src/protocol/record-batch.js';
+import { Random } from '../protocol/schema-values.js';
 import { BrokerProcess } from './broker-process.js';
 import { CodecClient, advertisedApis, createTopics, type AdvertisedApi } from './codec-client.js';
 import { produce, readAll } from './log-client.js';
@@ -101,8 +102,12 @@ async function expectRecoveredTo(p: Prepared, cutoff: number, what: string): Pro
   }
 }
 
+// Where exactly the damage goes is random but seeded (STRAND_POWER_LOSS_SEED), so a failure
+// can be replayed.
+const SEED = Number(process.env['STRAND_POWER_LOSS_SEED'] ?? Date.now() % 1_000_000);
+const random = new Random(SEED);
 function rnd(n: number): number {
-  return Math.floor(Math.random() * n);
+  return random.int(0, n - 1);
 }
 
 describe('power loss: files damaged behind the broker', () => {
@@ -231,7 +236,7 @@ describe('power loss: files damaged behind the broker', () => {
         const cutoff = c.damage(p);
         await expectRecoveredTo(p, cutoff, c.name);
       } catch (err) {
-        (err as Error).message += `\n--- broker output ---\n${p.broker.output().slice(-3000)}`;
+        (err as Error).message += `\n(STRAND_POWER_LOSS_SEED=${SEED})\n--- broker output ---\n${p.broker.output().slice(-3000)}`;
         throw err;
       } finally {
         await p.broker.dispose();
