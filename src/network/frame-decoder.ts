@@ -23,8 +23,11 @@ export class FrameDecoder {
   // Bytes of a size prefix split across chunks (at most 3).
   private readonly sizeScratch = Buffer.alloc(4);
   private sizeScratchBytes = 0;
-  // The frame being assembled across chunks.
-  private partial: Buffer | null = null;
+  // The frame being assembled across chunks: its pieces (views of the chunks, no copy) are
+  // joined once all have arrived, so a peer that declares a large frame and sends little
+  // costs only what it sent.
+  private partialPieces: Buffer[] | null = null;
+  private partialSize = 0;
   private partialBytes = 0;
   // Bytes after the frame at which onFrame asked to stop (backpressure), fed first next time.
   private held: Buffer | null = null;
@@ -62,15 +65,14 @@ export class FrameDecoder {
     let pos = 0;
     const end = chunk.length;
     while (pos < end) {
-      if (this.partial !== null) {
-        const need = this.partial.length - this.partialBytes;
-        const take = Math.min(need, end - pos);
-        chunk.copy(this.partial, this.partialBytes, pos, pos + take);
+      if (this.partialPieces !== null) {
+        const take = Math.min(this.partialSize - this.partialBytes, end - pos);
+        this.partialPieces.push(chunk.subarray(pos, pos + take));
         this.partialBytes += take;
         pos += take;
-        if (this.partialBytes === this.partial.length) {
-          const frame = this.partial;
-          this.partial = null;
+        if (this.partialBytes === this.partialSize) {
+          const frame = Buffer.concat(this.partialPieces, this.partialSize);
+          this.partialPieces = null;
           this.partialBytes = 0;
           if (onFrame(frame) === false && pos < end) {
             this.held = chunk.subarray(pos);
@@ -98,7 +100,8 @@ export class FrameDecoder {
           return;
         }
       } else {
-        this.partial = Buffer.allocUnsafe(size);
+        this.partialPieces = [];
+        this.partialSize = size;
         this.partialBytes = 0;
       }
     }
