@@ -28,7 +28,30 @@ export function batchCompression(batch: Buffer): number {
 export function recordsSection(batch: Buffer): Buffer | Promise<Buffer> {
   const body = batch.subarray(BATCH_HEADER_BYTES);
   const codec = batchCompression(batch);
-  return codec === 0 ? body : decompress(toCodecId(codec), body);
+  return codec === 0 ? body : withDecompressionSlot(() => decompress(toCodecId(codec), body));
+}
+
+// Decompressions run a few at a time: a batch of a few KiB can expand a thousandfold, and
+// pipelined requests (Produce checks, ListOffsets lookups) decompressed all at once would
+// multiply that into the broker's memory (a decompression bomb).
+const MAX_CONCURRENT_DECOMPRESSIONS = 2;
+let decompressionsRunning = 0;
+const decompressionQueue: Array<() => void> = [];
+
+async function withDecompressionSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (decompressionsRunning >= MAX_CONCURRENT_DECOMPRESSIONS) {
+    await new Promise<void>((resolve) => decompressionQueue.push(resolve));
+  } else {
+    decompressionsRunning++;
+  }
+  try {
+    return await work();
+  } finally {
+    // Hand the slot straight to the next waiter, or give it back.
+    const next = decompressionQueue.shift();
+    if (next !== undefined) next();
+    else decompressionsRunning--;
+  }
 }
 
 /**

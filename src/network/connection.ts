@@ -16,15 +16,50 @@ export interface ConnectionOptions {
   listenerName: string;
   maxRequestBytes: number;        // socket.request.max.bytes
   maxInFlightRequests: number;    // queued.max.requests: stop reading past this many
-  maxPendingWriteBytes: number;   // stop reading while the peer leaves this much unread
+  maxPendingWriteBytes: number;   // stop reading while the peer leaves this much unread, or this many request bytes are in hand
   idleTimeoutMs: number;          // connections.max.idle.ms
   sendTimeoutMs: number;          // a sendfile that makes no progress this long fails the connection
   regionCopyThresholdBytes: number; // responses whose file bytes are below this are copied, not sendfile'd
   useSendfile: boolean;           // false on TLS
+  requestBudget: RequestMemoryBudget; // shared by every connection of the server
+}
+
+/**
+ * Bytes of requests being handled across all connections (Kafka's queued.max.request.bytes
+ * idea): a connection that finds the budget spent stops reading until it is paid back.
+ */
+export class RequestMemoryBudget {
+  inFlightBytes = 0;
+  readonly maxBytes: number;
+  private readonly waiting = new Set<() => void>();
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+  }
+  get exhausted(): boolean {
+    return this.inFlightBytes > this.maxBytes;
+  }
+  take(bytes: number): void {
+    this.inFlightBytes += bytes;
+  }
+  giveBack(bytes: number): void {
+    this.inFlightBytes -= bytes;
+    if (!this.exhausted && this.waiting.size > 0) {
+      const wake = [...this.waiting];
+      this.waiting.clear();
+      for (const w of wake) w();
+    }
+  }
+  wait(resume: () => void): void {
+    this.waiting.add(resume);
+  }
+  forget(resume: () => void): void {
+    this.waiting.delete(resume);
+  }
 }
 
 /** A response slot, so responses leave in request order whatever order handlers finish in. */
 interface Slot {
+  requestBytes: number;
   done: boolean;
   response: EncodedResponse | null;
 }
@@ -51,6 +86,10 @@ export class Connection implements ConnectionContext {
   private isClosed = false;
   private readonly closeListeners: Array<() => void> = [];
   private closeAfterWrites = false;
+  // Bytes of requests being handled: bounded like unread responses, so that pipelined large
+  // requests cannot pile up in memory.
+  private requestBytesInFlight = 0;
+  private readonly resumeFromBudget = (): void => this.maybeResume();
 
   constructor(
     socket: Socket,
@@ -120,7 +159,9 @@ export class Connection implements ConnectionContext {
   private onFrame(frame: Buffer): void {
     // destroyed: a bad request closed the connection; frames of the same read are not run.
     if (this.isClosed || this.socket.destroyed) return;
-    const slot: Slot = { done: false, response: null };
+    const slot: Slot = { requestBytes: frame.length, done: false, response: null };
+    this.requestBytesInFlight += frame.length;
+    this.options.requestBudget.take(frame.length);
     this.slots.push(slot);
     let result: EncodedResponse | null | Promise<EncodedResponse | null>;
     try {
@@ -153,6 +194,9 @@ export class Connection implements ConnectionContext {
     }
     slot.done = true;
     slot.response = response;
+    // The request's bytes (and what its decoded form refers to) are no longer needed.
+    this.requestBytesInFlight -= slot.requestBytes;
+    this.options.requestBudget.giveBack(slot.requestBytes);
     if (!this.writing) void this.writeReady();
   }
 
@@ -238,7 +282,13 @@ export class Connection implements ConnectionContext {
 
   private maybePause(): void {
     if (this.paused) return;
-    if (this.inFlightRequests >= this.options.maxInFlightRequests || this.socket.writableLength > this.options.maxPendingWriteBytes) {
+    if (
+      this.inFlightRequests >= this.options.maxInFlightRequests ||
+      this.requestBytesInFlight > this.options.maxPendingWriteBytes ||
+      this.socket.writableLength > this.options.maxPendingWriteBytes ||
+      this.options.requestBudget.exhausted
+    ) {
+      if (this.options.requestBudget.exhausted) this.options.requestBudget.wait(this.resumeFromBudget);
       this.paused = true;
       this.socket.pause();
     }
@@ -246,7 +296,16 @@ export class Connection implements ConnectionContext {
 
   private maybeResume(): void {
     if (!this.paused || this.isClosed) return;
-    if (this.inFlightRequests < this.options.maxInFlightRequests && this.socket.writableLength <= this.options.maxPendingWriteBytes) {
+    if (this.options.requestBudget.exhausted) {
+      this.options.requestBudget.wait(this.resumeFromBudget);
+      return;
+    }
+    if (
+      this.inFlightRequests < this.options.maxInFlightRequests &&
+      this.requestBytesInFlight <= this.options.maxPendingWriteBytes &&
+      this.socket.writableLength <= this.options.maxPendingWriteBytes &&
+      !this.options.requestBudget.exhausted
+    ) {
       this.paused = false;
       this.socket.resume();
       if (this.decoder.hasHeld) this.onData(null);
@@ -267,7 +326,9 @@ export class Connection implements ConnectionContext {
     for (let i = this.slotHead; i < this.slots.length; i++) {
       const slot = this.slots[i]!;
       if (slot.done) releaseResponse(slot.response);
+      else this.options.requestBudget.giveBack(slot.requestBytes);
     }
+    this.options.requestBudget.forget(this.resumeFromBudget);
     this.slots.length = 0;
     this.slotHead = 0;
     for (const listener of this.closeListeners.splice(0)) {

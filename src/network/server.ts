@@ -1,7 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { Connection, type ConnectionOptions } from './connection';
+import { Connection, RequestMemoryBudget, type ConnectionOptions } from './connection';
 import type { ListenerAddress } from './listener-address';
 import type { FrameHandler, RegionReader, RegionSender } from './types';
 
@@ -14,6 +14,7 @@ export interface NetworkServerOptions {
   sendTimeoutMs: number;
   regionCopyThresholdBytes: number;
   maxConnections: number; // max.connections
+  maxRequestBytesInFlight?: number; // all connections together; default 64 MiB
   /** How often to check that a descriptor can still be opened (0: never). */
   descriptorCheckIntervalMs?: number;
   /** RLIMIT_NOFILE's soft limit, for the log line when descriptors run out. */
@@ -45,6 +46,7 @@ export class NetworkServer {
   private readonly log: Logger;
   private readonly options: NetworkServerOptions;
   readonly bound: BoundListener[] = [];
+  private readonly requestBudget: RequestMemoryBudget;
 
   constructor(handler: FrameHandler, sendRegions: RegionSender, readRegions: RegionReader, log: Logger, options: NetworkServerOptions) {
     this.handler = handler;
@@ -52,6 +54,7 @@ export class NetworkServer {
     this.readRegions = readRegions;
     this.log = log;
     this.options = options;
+    this.requestBudget = new RequestMemoryBudget(options.maxRequestBytesInFlight ?? 64 * 1024 * 1024);
   }
 
   get connectionCount(): number {
@@ -152,6 +155,7 @@ export class NetworkServer {
       sendTimeoutMs: this.options.sendTimeoutMs,
       regionCopyThresholdBytes: this.options.regionCopyThresholdBytes,
       useSendfile: true,
+      requestBudget: this.requestBudget,
     };
     const connection = new Connection(socket, this.handler, this.sendRegions, this.readRegions, this.log, options);
     this.connections.add(connection);

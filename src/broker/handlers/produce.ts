@@ -185,35 +185,8 @@ function checkRecordsSync(records: Buffer, checks: RecordChecks): RecordCheckFai
   return summarize(errorCode, recordErrors);
 }
 
-// Decompressions for produce checks run a few at a time: a small compressed request can
-// expand a thousandfold, and pipelined ones decompressed all at once would multiply that
-// into the broker's memory (a decompression bomb).
-const MAX_CONCURRENT_DECOMPRESSIONS = 2;
-let decompressionsRunning = 0;
-const decompressionQueue: Array<() => void> = [];
-
-async function withDecompressionSlot<T>(work: () => Promise<T>): Promise<T> {
-  if (decompressionsRunning >= MAX_CONCURRENT_DECOMPRESSIONS) {
-    await new Promise<void>((resolve) => decompressionQueue.push(resolve));
-  } else {
-    decompressionsRunning++;
-  }
-  try {
-    return await work();
-  } finally {
-    // Hand the slot straight to the next waiter, or give it back.
-    const next = decompressionQueue.shift();
-    if (next !== undefined) next();
-    else decompressionsRunning--;
-  }
-}
-
 /** The checks when batches are compressed: each is decompressed (off the event loop) first. */
-function checkRecords(records: Buffer, checks: RecordChecks): Promise<RecordCheckFailure | null> {
-  return withDecompressionSlot(() => checkCompressedRecords(records, checks));
-}
-
-async function checkCompressedRecords(records: Buffer, checks: RecordChecks): Promise<RecordCheckFailure | null> {
+async function checkRecords(records: Buffer, checks: RecordChecks): Promise<RecordCheckFailure | null> {
   const recordErrors: BatchIndexAndErrorMessage[] = [];
   let errorCode: number = ErrorCode.NONE;
   for (let at = 0; at < records.length; ) {
