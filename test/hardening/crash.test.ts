@@ -59,7 +59,8 @@ describe('crash consistency checker', () => {
       // Cut the end of the partition's last segment behind the broker's back.
       await h.killRestartAndVerify(() => {
         const dir = path.join(h.dataDir, 'crash-0');
-        const logs = fs.readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
+        // The newest segment that holds data (a restart can leave an empty active one).
+        const logs = fs.readdirSync(dir).filter((f) => f.endsWith('.log') && fs.statSync(path.join(dir, f)).size > 0).sort();
         const last = path.join(dir, logs[logs.length - 1]!);
         fs.truncateSync(last, Math.max(0, fs.statSync(last).size - 10));
       });
