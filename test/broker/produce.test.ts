@@ -17,6 +17,7 @@ describe('Produce', () => {
     await createTopic(tb, 'appendtime', 1, { 'message.timestamp.type': 'LogAppendTime' });
     await createTopic(tb, 'bounded', 1, { 'message.timestamp.before.max.ms': '60000', 'message.timestamp.after.max.ms': '60000' });
     await createTopic(tb, 'compacted', 1, { 'cleanup.policy': 'compact' });
+    await createTopic(tb, 'durable', 1, { 'flush.messages': '1' });
     client = await RawClient.connect(tb.port);
   });
 
@@ -130,6 +131,16 @@ describe('Produce', () => {
     const big = batch([{ value: Buffer.alloc(500, 1) }]);
     assert.equal((await produce('small', 0, big)).errorCode, ErrorCode.MESSAGE_TOO_LARGE);
     assert.equal((await produce('small', 0, batch([{ value: 'x' }]))).errorCode, ErrorCode.NONE);
+  });
+
+  test('flush.messages=1: the acknowledgement comes after the fsync', async () => {
+    const log = tb.broker.services.partitions.getLog('durable', 0)!;
+    for (let i = 0; i < 5; i++) {
+      const r = await produce('durable', 0, batch(records(3)));
+      assert.equal(r.errorCode, ErrorCode.NONE);
+      // The recovery point moves only when an fsync completes.
+      assert.equal(log.recoveryPoint, r.baseOffset + 3);
+    }
   });
 
   test('LogAppendTime topics are stamped by the broker and report logAppendTimeMs', async () => {

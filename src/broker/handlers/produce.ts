@@ -304,7 +304,7 @@ function producePartition(
   if (!compressed) {
     const failed = checkRecordsSync(records!, checks);
     if (failed !== null) return partitionError(index, failed.errorCode, failed.message, failed.recordErrors);
-    if (earlier === undefined) return appendPartition(ctx, topic, log, index, records!, config, version);
+    if (earlier === undefined) return durable(log, config, appendPartition(ctx, topic, log, index, records!, config, version));
   }
   // Decompression runs now, in parallel with others; the append waits for the appends of
   // earlier requests to this partition, so that batches land in the order they arrived.
@@ -312,7 +312,7 @@ function producePartition(
   const done = Promise.all([earlier, checked]).then(([, failed]) => {
     if (failed != null) return partitionError(index, failed.errorCode, failed.message, failed.recordErrors);
     if (log.isClosed) return partitionError(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
-    return appendPartition(ctx, topic, log, index, records!, config, version);
+    return durable(log, config, appendPartition(ctx, topic, log, index, records!, config, version));
   });
   const settled = done.then(
     () => undefined,
@@ -323,6 +323,19 @@ function producePartition(
     if (pendingAppends.get(log) === settled) pendingAppends.delete(log);
   });
   return done;
+}
+
+/**
+ * flush.messages: once that many messages are unflushed, the append is acknowledged only
+ * after the fsync (as Kafka does), so an acknowledged record survives a power loss.
+ */
+function durable(log: Log, config: TopicConfig, response: PartitionProduceResponse): PartitionProduceResponse | Promise<PartitionProduceResponse> {
+  if (response.errorCode !== ErrorCode.NONE || config.flushMessages >= Number.MAX_SAFE_INTEGER) return response;
+  if (log.logEndOffset - log.recoveryPoint < config.flushMessages) return response;
+  return log.flush().then(
+    () => response,
+    (err: unknown) => partitionError(response.index, ErrorCode.KAFKA_STORAGE_ERROR, `flush failed: ${(err as Error).message}`),
+  );
 }
 
 function isAcks(acks: number): boolean {
