@@ -17,13 +17,36 @@ interface AlterableResource {
   configs: ReadonlyArray<{ name: string; value: string | null }>;
 }
 
-/** Resources named twice in one request: Kafka refuses every entry of them. */
-export function repeatedResources(resources: readonly AlterableResource[]): Set<string> {
-  return duplicatesOf(resources.map((r) => resourceKey(r)));
+function resourceKey(resource: AlterableResource): string {
+  return `${resource.resourceType}\u0000${resource.resourceName}`;
 }
 
-export function resourceKey(resource: AlterableResource): string {
-  return `${resource.resourceType}\u0000${resource.resourceName}`;
+/**
+ * Both AlterConfigs APIs: each resource altered on its own, its failure answered with its
+ * Kafka error; resources named twice in one request are refused in every entry, as Kafka does.
+ */
+export async function alterEachResource<R extends AlterableResource>(
+  resources: readonly R[],
+  alter: (resource: R) => Promise<ApiError>,
+  ctx: RequestContext,
+  apiName: string,
+): Promise<AlterConfigsResourceResponse[]> {
+  const repeated = duplicatesOf(resources.map((r) => resourceKey(r)));
+  const responses: AlterConfigsResourceResponse[] = [];
+  for (const resource of resources) {
+    let error: ApiError;
+    if (repeated.has(resourceKey(resource))) {
+      error = { code: ErrorCode.INVALID_REQUEST, message: 'Each resource must appear at most once.' };
+    } else {
+      try {
+        error = await alter(resource);
+      } catch (err) {
+        error = apiErrorOf(err, ctx.log, apiName);
+      }
+    }
+    responses.push({ errorCode: error.code, errorMessage: error.message, resourceType: resource.resourceType, resourceName: resource.resourceName });
+  }
+  return responses;
 }
 
 /** Kafka's first checks of every resource: no key twice, and no null value where one is needed. */
@@ -92,21 +115,7 @@ export const alterConfigsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 2,
   async handle(request, ctx): Promise<AlterConfigsResponse> {
-    const repeated = repeatedResources(request.resources);
-    const responses: AlterConfigsResourceResponse[] = [];
-    for (const resource of request.resources) {
-      let error: ApiError;
-      if (repeated.has(resourceKey(resource))) {
-        error = { code: ErrorCode.INVALID_REQUEST, message: 'Each resource must appear at most once.' };
-      } else {
-        try {
-          error = await alterResource(resource, request.validateOnly, ctx);
-        } catch (err) {
-          error = apiErrorOf(err, ctx.log, 'AlterConfigs');
-        }
-      }
-      responses.push({ errorCode: error.code, errorMessage: error.message, resourceType: resource.resourceType, resourceName: resource.resourceName });
-    }
+    const responses = await alterEachResource(request.resources, (r) => alterResource(r, request.validateOnly, ctx), ctx, 'AlterConfigs');
     return { throttleTimeMs: 0, responses };
   },
 });

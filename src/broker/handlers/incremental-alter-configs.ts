@@ -7,16 +7,14 @@ import { ALTER_CONFIG_OP } from '../../cluster/index';
 import { BROKER_CONFIGS } from '../../config/index';
 import { ApiKey, ErrorCode, type IncrementalAlterConfigsResponse } from '../../protocol/index';
 import type { AlterConfigsResource, AlterableConfig } from '../../protocol/generated/incremental-alter-configs-request';
-import type { AlterConfigsResourceResponse } from '../../protocol/generated/incremental-alter-configs-response';
 import { defineHandler, type RequestContext } from '../api-handler';
-import { AdminError, CONFIG_RESOURCE, LOG_LEVELS, NO_ERROR, ROOT_LOGGER, apiErrorOf, parseJavaInt, type ApiError } from './admin-common';
+import { AdminError, CONFIG_RESOURCE, LOG_LEVELS, NO_ERROR, ROOT_LOGGER, parseJavaInt, type ApiError } from './admin-common';
 import {
   checkBrokerResourceName,
   checkConfigKeys,
   checkTopicResource,
   refuseBrokerConfigChanges,
-  repeatedResources,
-  resourceKey,
+  alterEachResource,
   unsupportedResourceType,
 } from './alter-configs';
 
@@ -113,21 +111,7 @@ export const incrementalAlterConfigsHandler = defineHandler({
   minVersion: 0,
   maxVersion: 1,
   async handle(request, ctx): Promise<IncrementalAlterConfigsResponse> {
-    const repeated = repeatedResources(request.resources);
-    const responses: AlterConfigsResourceResponse[] = [];
-    for (const resource of request.resources) {
-      let error: ApiError;
-      if (repeated.has(resourceKey(resource))) {
-        error = { code: ErrorCode.INVALID_REQUEST, message: 'Each resource must appear at most once.' };
-      } else {
-        try {
-          error = await alterResource(resource, request.validateOnly, ctx);
-        } catch (err) {
-          error = apiErrorOf(err, ctx.log, 'IncrementalAlterConfigs');
-        }
-      }
-      responses.push({ errorCode: error.code, errorMessage: error.message, resourceType: resource.resourceType, resourceName: resource.resourceName });
-    }
+    const responses = await alterEachResource(request.resources, (r) => alterResource(r, request.validateOnly, ctx), ctx, 'IncrementalAlterConfigs');
     return { throttleTimeMs: 0, responses };
   },
 });
