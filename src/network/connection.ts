@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameDecoder } from './frame-decoder';
+import type { FrameReader } from './frame-reader';
 import {
   type ConnectionContext,
   type EncodedResponse,
@@ -57,9 +58,13 @@ export class RequestMemoryBudget {
   }
 }
 
+const PRODUCE_API_KEY = 0;
+
 /** A response slot, so responses leave in request order whatever order handlers finish in. */
 interface Slot {
   requestBytes: number;
+  /** The frame's own pooled buffer, given back when the request is done (Produce only). */
+  own: Buffer | null;
   done: boolean;
   response: EncodedResponse | null;
 }
@@ -78,7 +83,9 @@ export class Connection implements ConnectionContext {
   private readonly options: ConnectionOptions;
   private readonly sendRegions: RegionSender;
   private readonly readRegions: RegionReader;
-  private readonly decoder: FrameDecoder;
+  /** Frames come from `reader` (the socket reads into its buffers) or, without one, from 'data' events through `decoder`. */
+  private readonly reader: FrameReader | null;
+  private readonly decoder: FrameDecoder | null;
   private readonly slots: Slot[] = [];
   private slotHead = 0;
   private writing = false;
@@ -98,6 +105,7 @@ export class Connection implements ConnectionContext {
     readRegions: RegionReader,
     log: Logger,
     options: ConnectionOptions,
+    reader: FrameReader | null = null,
   ) {
     this.socket = socket;
     this.handler = handler;
@@ -108,10 +116,20 @@ export class Connection implements ConnectionContext {
     this.listenerName = options.listenerName;
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.log = log;
-    this.decoder = new FrameDecoder(options.maxRequestBytes);
+    this.reader = reader;
+    if (reader !== null) {
+      this.decoder = null;
+      reader.onFrame = (frame, own) => {
+        this.onFrame(frame, own);
+        return !this.paused;
+      };
+      reader.onError = (err) => this.onBadFrame(err);
+    } else {
+      this.decoder = new FrameDecoder(options.maxRequestBytes);
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    }
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     socket.on('timeout', () => this.onIdle());
     socket.on('error', (err) => this.log.debug({ conn: this.id, err: err.message }, 'connection error'));
@@ -145,21 +163,28 @@ export class Connection implements ConnectionContext {
     try {
       // Once paused (too many requests in flight, or too much unread), the rest of the
       // chunk waits in the decoder until the connection resumes.
-      this.decoder.push(chunk, (frame) => {
+      this.decoder!.push(chunk, (frame) => {
         this.onFrame(frame);
         return !this.paused;
       });
     } catch (err) {
-      // Undecodable framing: one log line and the connection goes (Kafka does the same).
-      this.log.warn({ conn: this.id, remote: this.remoteAddress, reason: (err as Error).message }, 'closing connection: bad frame');
-      this.socket.destroy();
+      this.onBadFrame(err as Error);
     }
   }
 
-  private onFrame(frame: Buffer): void {
+  private onBadFrame(err: Error): void {
+    // Undecodable framing: one log line and the connection goes (Kafka does the same).
+    this.log.warn({ conn: this.id, remote: this.remoteAddress, reason: err.message }, 'closing connection: bad frame');
+    this.socket.destroy();
+  }
+
+  private onFrame(frame: Buffer, own: Buffer | null = null): void {
     // destroyed: a bad request closed the connection; frames of the same read are not run.
     if (this.isClosed || this.socket.destroyed) return;
-    const slot: Slot = { requestBytes: frame.length, done: false, response: null };
+    // Only Produce is known to keep no view of its request once answered (its records are
+    // in the log by then); other requests' byte fields may live on (group metadata, say).
+    const recyclable = own !== null && frame.readInt16BE(0) === PRODUCE_API_KEY ? own : null;
+    const slot: Slot = { requestBytes: frame.length, own: recyclable, done: false, response: null };
     this.requestBytesInFlight += frame.length;
     this.options.requestBudget.take(frame.length);
     this.slots.push(slot);
@@ -194,6 +219,10 @@ export class Connection implements ConnectionContext {
     }
     slot.done = true;
     slot.response = response;
+    if (slot.own !== null) {
+      this.reader?.recycle(slot.own);
+      slot.own = null;
+    }
     // The request's bytes (and what its decoded form refers to) are no longer needed.
     this.requestBytesInFlight -= slot.requestBytes;
     this.options.requestBudget.giveBack(slot.requestBytes);
@@ -308,7 +337,8 @@ export class Connection implements ConnectionContext {
     ) {
       this.paused = false;
       this.socket.resume();
-      if (this.decoder.hasHeld) this.onData(null);
+      if (this.reader !== null) this.reader.resume();
+      else if (this.decoder!.hasHeld) this.onData(null);
     }
   }
 

@@ -91,7 +91,7 @@ export class FrameDecoder {
         size = this.sizeScratch.readInt32BE(0);
         this.sizeScratchBytes = 0;
       }
-      this.checkSize(size);
+      checkFrameSize(size, this.maxFrameBytes);
       if (end - pos >= size) {
         const frame = chunk.subarray(pos, pos + size);
         pos += size;
@@ -106,10 +106,11 @@ export class FrameDecoder {
       }
     }
   }
+}
 
-  private checkSize(size: number): void {
-    // Kafka's smallest request header (api key, version, correlation id) is 8 bytes.
-    if (size < 8) throw new InvalidFrameSizeError(size);
-    if (size > this.maxFrameBytes) throw new FrameTooLargeError(size, this.maxFrameBytes);
-  }
+/** Throws for a declared frame size no request can have, before anything is buffered for it. */
+export function checkFrameSize(size: number, maxFrameBytes: number): void {
+  // Kafka's smallest request header (api key, version, correlation id) is 8 bytes.
+  if (size < 8) throw new InvalidFrameSizeError(size);
+  if (size > maxFrameBytes) throw new FrameTooLargeError(size, maxFrameBytes);
 }

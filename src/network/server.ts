@@ -2,6 +2,8 @@ import { closeSync, openSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Connection, RequestMemoryBudget, type ConnectionOptions } from './connection';
+import { FrameBufferPool } from './frame-buffer-pool';
+import { FrameReader, readInto } from './frame-reader';
 import type { ListenerAddress } from './listener-address';
 import type { FrameHandler, RegionReader, RegionSender } from './types';
 
@@ -25,6 +27,8 @@ export interface NetworkServerOptions {
 // (its EMFILE trick): the server finds out by probing, and says so once a minute.
 const DESCRIPTOR_REPORT_INTERVAL_MS = 60_000;
 
+const FRAME_POOL_BYTES = 32 * 1024 * 1024;
+
 export interface BoundListener {
   name: string;
   host: string;
@@ -47,6 +51,7 @@ export class NetworkServer {
   private readonly options: NetworkServerOptions;
   readonly bound: BoundListener[] = [];
   private readonly requestBudget: RequestMemoryBudget;
+  private readonly framePool: FrameBufferPool;
 
   constructor(handler: FrameHandler, sendRegions: RegionSender, readRegions: RegionReader, log: Logger, options: NetworkServerOptions) {
     this.handler = handler;
@@ -55,6 +60,8 @@ export class NetworkServer {
     this.log = log;
     this.options = options;
     this.requestBudget = new RequestMemoryBudget(options.maxRequestBytesInFlight ?? 64 * 1024 * 1024);
+    // Enough for every produce request in flight at full speed on a few connections.
+    this.framePool = new FrameBufferPool(FRAME_POOL_BYTES);
   }
 
   get connectionCount(): number {
@@ -63,7 +70,8 @@ export class NetworkServer {
 
   async start(): Promise<void> {
     for (const listener of this.options.listeners) {
-      const server = createServer({ noDelay: true }, (socket) => this.accept(socket, listener.name));
+      // Paused on connect: accept() moves the socket onto one that reads into a FrameReader.
+      const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket, listener.name));
       server.maxConnections = this.options.maxConnections;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -157,7 +165,13 @@ export class NetworkServer {
       useSendfile: true,
       requestBudget: this.requestBudget,
     };
-    const connection = new Connection(socket, this.handler, this.sendRegions, this.readRegions, this.log, options);
+    const reader = new FrameReader(this.options.maxRequestBytes, this.framePool);
+    const adopted = readInto(socket, reader);
+    if (adopted === null) socket.resume();
+    const connection =
+      adopted !== null
+        ? new Connection(adopted, this.handler, this.sendRegions, this.readRegions, this.log, options, reader)
+        : new Connection(socket, this.handler, this.sendRegions, this.readRegions, this.log, options);
     this.connections.add(connection);
     connection.onClose(() => this.connections.delete(connection));
   }
