@@ -16,10 +16,13 @@ import {
   type FetchResponse,
   type ProduceResponse,
 } from '../../src/protocol/index.js';
+import { FrameBufferPool } from '../../src/network/frame-buffer-pool.js';
+import { FrameReader, readInto } from '../../src/network/frame-reader.js';
 import { fillerBatch, recordsPerBatch } from './batches.js';
 
 const RECORD_BYTES = 1024;
 const BATCH_BYTES = 64 * 1024;
+const MAX_FRAME_BYTES = 100 * 1024 * 1024;
 
 function writeInt64(buf: Buffer, at: number, v: number): void {
   const hi = Math.floor(v / 4294967296);
@@ -33,32 +36,21 @@ class NullBroker {
   private readonly batch = fillerBatch(RECORD_BYTES, this.perBatch);
   /** Placeholder bytes for records (never sent); the largest partition answer. */
   private readonly zeros = Buffer.alloc(4 * 1024 * 1024);
+  private readonly pool = new FrameBufferPool(32 * 1024 * 1024);
 
-  serve(socket: net.Socket): void {
+  /** `socket` was accepted paused; it is moved onto the broker's own frame reader. */
+  serve(accepted: net.Socket): void {
+    // The broker's reader: no join copy, so that the ceiling measures the load generator.
+    const reader = new FrameReader(MAX_FRAME_BYTES, this.pool);
+    const socket = readInto(accepted, reader);
+    if (socket === null) throw new Error('this Node cannot read a socket into user buffers');
     socket.setNoDelay(true);
-    let chunks: Buffer[] = [];
-    let buffered = 0;
-    let size = -1;
-    // Joins chunks only once a whole frame is there (never once per chunk).
-    socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      buffered += chunk.length;
-      for (;;) {
-        if (size < 0) {
-          if (buffered < 4) return;
-          if (chunks[0]!.length < 4) chunks = [Buffer.concat(chunks, buffered)];
-          size = chunks[0]!.readInt32BE(0);
-        }
-        if (buffered < 4 + size) return;
-        const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
-        const frame = all.subarray(4, 4 + size);
-        const rest = all.subarray(4 + size);
-        chunks = rest.length === 0 ? [] : [rest];
-        buffered = rest.length;
-        size = -1;
-        this.answer(socket, frame);
-      }
-    });
+    reader.onFrame = (frame, own) => {
+      this.answer(socket, frame);
+      if (own !== null) reader.recycle(own); // answer() keeps no view of the request
+      return true;
+    };
+    reader.onError = () => socket.destroy();
     socket.on('error', () => socket.destroy());
   }
 
@@ -140,7 +132,7 @@ class NullBroker {
 
 if (require.main === module) {
   const broker = new NullBroker();
-  const server = net.createServer((s) => broker.serve(s));
+  const server = net.createServer({ pauseOnConnect: true }, (s) => broker.serve(s));
   server.listen(0, '127.0.0.1', () => {
     const address = server.address() as net.AddressInfo;
     process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
