@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { summarizeLatencyNs } from './histogram.js';
+import { recordsPerBatch } from './driver/batches.js';
 import { brokerCount, createTopic, deleteTopic, negotiateVersions, type NegotiatedVersions } from './driver/admin.js';
 import { measureLoadgenCeiling } from './driver/ceiling.js';
 import { KafkaConnection } from './driver/connection.js';
@@ -653,8 +654,15 @@ export class Runner {
     const idle: KafkaConnection[] = [];
     const settings: Record<string, string | number | boolean> = { partitions: t.partitions, recordBytes: w.recordBytes, batchBytes: w.batchBytes, acks: w.acks === -1 ? 'all' : 1 };
     try {
-      if (w.kind === 'partitions' && s.target.pid !== null) {
-        settings['brokerRssAfterCreateMiB'] = Math.round(this.rssOf(s) / MiB);
+      if (w.kind === 'partitions') {
+        if (s.target.pid !== null) settings['brokerRssAfterCreateMiB'] = Math.round(this.rssOf(s) / MiB);
+        // A broker's first write to a partition can cost far more than the rest (Apache
+        // Kafka writes each partition's leader-epoch checkpoint then): one batch to every
+        // partition first, not timed, so the phase measures the steady state on every target.
+        const onePerPartition = t.partitions * recordsPerBatch(w.recordBytes, w.batchBytes) * w.recordBytes;
+        const primeSpec = this.produceSpec(w, t.topic, t.partitions, { mode: { kind: 'max', durationMs: LOAD_TIME_LIMIT_MS, warmupMs: 0, maxBytes: onePerPartition } });
+        await this.produce(`${label} first write to each partition`, s, primeSpec, 'strand-bench-prime');
+        settings['primedBeforeMeasuring'] = 'one batch per partition';
       }
       if (w.idleConnections > 0) {
         await this.withProgress(label, () => idle.length / w.idleConnections, () => `opening ${w.idleConnections} idle connections`, this.openIdle(s, w.idleConnections, idle));
