@@ -892,6 +892,17 @@ Napi::Value NofileLimit(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// mallocTune(arenaMax, mmapThresholdBytes) -> applied (false where the libc has no mallopt).
+Napi::Value MallocTune(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    ThrowArg(env, "mallocTune(arenaMax, mmapThresholdBytes)");
+    return env.Undefined();
+  }
+  int32_t rc = strand_malloc_tune(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  return Napi::Boolean::New(env, rc == 1);
+}
+
 // setErrorClass(StorageError): errors are built as new StorageError(code, message).
 Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -916,6 +927,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("filesSweep", Napi::Function::New(env, FilesSweep, "filesSweep"));
   exports.Set("filesStats", Napi::Function::New(env, FilesStats, "filesStats"));
   exports.Set("nofileLimit", Napi::Function::New(env, NofileLimit, "nofileLimit"));
+  exports.Set("mallocTune", Napi::Function::New(env, MallocTune, "mallocTune"));
   return exports;
 }
 

@@ -154,6 +154,10 @@ uint64_t strand_files_parked(void);
  * one (fs.nr_open when that is unlimited), as far as the kernel allows. */
 int32_t strand_nofile_limit(int32_t raise, uint64_t* soft, uint64_t* hard);
 
+/* glibc malloc: at most arena_max arenas and every allocation of mmap_threshold_bytes or
+ * more mapped (each ignored when <= 0). 1 when applied, 0 where the libc has no mallopt. */
+int32_t strand_malloc_tune(int32_t arena_max, int32_t mmap_threshold_bytes);
+
 /* CRC-32C (Castagnoli), hardware when available. */
 uint32_t strand_crc32c(uint32_t crc, const uint8_t* data, size_t len);
 

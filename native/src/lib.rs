@@ -533,6 +533,35 @@ pub unsafe extern "C" fn strand_nofile_limit(raise: i32, soft: *mut u64, hard: *
     })
 }
 
+/// Tunes glibc's malloc for a server whose large buffers (request frames, decompressed
+/// batches) are short-lived: at most `arena_max` arenas (> 0; the libuv pool threads would
+/// each get their own, and their freed memory is rarely returned), and allocations of at least
+/// `mmap_threshold_bytes` (> 0) always mapped, so that freeing one returns it at once (by
+/// default glibc raises that threshold after each free, up to 32 MiB, and then serves large
+/// buffers from arenas that fragment). Returns 1 when applied, 0 on a libc without mallopt.
+#[no_mangle]
+pub extern "C" fn strand_malloc_tune(arena_max: i32, mmap_threshold_bytes: i32) -> i32 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let mut ok = 1;
+        // SAFETY: mallopt only sets process-wide malloc parameters.
+        unsafe {
+            if arena_max > 0 && sys::mallopt(sys::M_ARENA_MAX, arena_max) != 1 {
+                ok = 0;
+            }
+            if mmap_threshold_bytes > 0 && sys::mallopt(sys::M_MMAP_THRESHOLD, mmap_threshold_bytes) != 1 {
+                ok = 0;
+            }
+        }
+        ok
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        let _ = (arena_max, mmap_threshold_bytes);
+        0
+    }
+}
+
 /// # Safety
 /// `data` holds `len` readable bytes.
 #[no_mangle]

@@ -103,3 +103,12 @@ pub struct iovec {
 extern "C" {
     pub fn pwritev(fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t) -> ssize_t;
 }
+
+// glibc's malloc knobs (malloc.h, mallopt). Not in musl: callers go through the cfg'd wrappers in lib.rs.
+pub const M_MMAP_THRESHOLD: c_int = -3;
+pub const M_ARENA_MAX: c_int = -8;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+extern "C" {
+    pub fn mallopt(param: c_int, value: c_int) -> c_int;
+}

@@ -9,6 +9,7 @@ import {
   defaultMaxOpenSegments,
   LogManager,
   raiseFileLimit,
+  tuneMalloc,
   readRegions,
   sendRegions,
   type FileRegion,
@@ -71,6 +72,9 @@ export class Broker {
     // Descriptors: every connection and every open segment file holds one. Raise the soft
     // limit to the hard one, and bound the segments whose files stay open (README: Limits).
     const fileLimit = raiseFileLimit();
+    // Large short-lived buffers (frames, decompressed batches) must go back to the kernel
+    // when freed, not stay in malloc arenas (issue 7; storage/malloc.ts has the numbers).
+    tuneMalloc();
     const maxOpenSegments = envInt('STRAND_LOG_MAX_OPEN_SEGMENTS') ?? defaultMaxOpenSegments(fileLimit);
     configureOpenFiles({ maxOpenSegments, idleCloseMs: envInt('STRAND_LOG_SEGMENT_IDLE_CLOSE_MS') });
     log.info({ nofileSoft: fileLimit.soft, nofileHard: fileLimit.hard, maxOpenSegments }, 'file descriptor limits');

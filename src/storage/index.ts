@@ -13,6 +13,8 @@ export {
   DEFAULT_IDLE_CLOSE_MS,
 } from './open-files.js';
 export type { FileLimit, OpenFilesOptions, OpenFilesStats } from './open-files.js';
+export { BROKER_MALLOC_TUNING, tuneMalloc } from './malloc.js';
+export type { MallocTuning } from './malloc.js';
 export type { LogOpenOptions } from './log.js';
 export { LogManager, parsePartitionDir } from './log-manager.js';
 export type { LogManagerOptions, PartitionLog } from './log-manager.js';

@@ -52,6 +52,7 @@ export interface NativeAddon {
   filesSweep(nowMs: number, idleMs: number): NativeFilesStats;
   filesStats(): NativeFilesStats;
   nofileLimit(raise: boolean): { soft: number; hard: number };
+  mallocTune(arenaMax: number, mmapThresholdBytes: number): boolean;
 }
 
 /** Slots of the append result array filled by NativeLogHandle.append. */

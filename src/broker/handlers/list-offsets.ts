@@ -5,7 +5,7 @@ import type { ListOffsetsPartition } from '../../protocol/generated/list-offsets
 import type { ListOffsetsPartitionResponse, ListOffsetsTopicResponse } from '../../protocol/generated/list-offsets-response';
 import { StorageError, type Log } from '../../storage/index';
 import { defineHandler, type RequestContext } from '../api-handler';
-import { BATCH_HEADER_BYTES, readInt64, recordsSection, visitRecords } from '../record-scan';
+import { BATCH_HEADER_BYTES, readInt64, scanRecords } from '../record-scan';
 
 /** The special timestamps of ListOffsets requests. */
 export const LATEST_TIMESTAMP = -1;
@@ -44,13 +44,11 @@ function readBatchAt(log: Log, offset: number): Buffer | null {
 /** The first record of `batch` at or above the log start whose timestamp satisfies `matches`. */
 async function findRecord(log: Log, batch: Buffer, matches: (timestampMs: number) => boolean): Promise<Found | null> {
   const baseOffset = readInt64(batch, BATCH_BASE_OFFSET);
-  const records = await recordsSection(batch);
-  const logStartOffset = log.logStartOffset;
   let found: Found | null = null;
-  visitRecords(batch, records, (_index, offsetDelta, timestampMs) => {
+  await scanRecords(batch, (_index, offsetDelta, timestampMs) => {
     const offset = baseOffset + offsetDelta;
     // A record below the log start (DeleteRecords inside a batch) no longer exists.
-    if (offset >= logStartOffset && matches(timestampMs)) {
+    if (offset >= log.logStartOffset && matches(timestampMs)) {
       found = { offset, timestamp: timestampMs };
       return true;
     }

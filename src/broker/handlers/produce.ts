@@ -11,7 +11,7 @@ import type { BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceR
 import { StorageError, type Log } from '../../storage/index';
 import { defineHandler, type RequestContext } from '../api-handler';
 import { PartitionProducers } from '../producer-state';
-import { BATCH_HEADER_BYTES, batchCompression, readInt64, recordsSection, visitRecords } from '../record-scan';
+import { BATCH_HEADER_BYTES, batchCompression, readInt64, scanRecords, visitRecords, type RecordVisitor } from '../record-scan';
 
 // Record batch v2 header fields read here (DefaultRecordBatch layout).
 const BATCH_LENGTH_OFFSET = 8;
@@ -126,14 +126,19 @@ function anyCompressed(records: Buffer): boolean {
   return false;
 }
 
-/** Checks the records of one batch whose (decompressed) records section is `section`. */
-function checkBatchRecords(batch: Buffer, section: Buffer, checks: RecordChecks, recordErrors: BatchIndexAndErrorMessage[]): number {
-  // A header whose count disagrees with its offset range is an invalid record, before any
-  // record is read (Kafka's order of checks).
-  if (batch.readInt32BE(RECORD_COUNT_OFFSET) !== batch.readInt32BE(LAST_OFFSET_DELTA_OFFSET) + 1) return -2;
+/** A header whose count disagrees with its offset range is an invalid record, before any record is read (Kafka's order of checks). */
+function countMatchesOffsets(batch: Buffer): boolean {
+  return batch.readInt32BE(RECORD_COUNT_OFFSET) === batch.readInt32BE(LAST_OFFSET_DELTA_OFFSET) + 1;
+}
+
+/**
+ * The per-record checks of one batch: `visit` sees its records, `verdict` then gives an error
+ * code, -1 when the records are malformed, -2 when the offset deltas disagree with the count.
+ */
+function recordChecker(checks: RecordChecks, recordErrors: BatchIndexAndErrorMessage[]): { visit: RecordVisitor; verdict: (wellFormed: boolean) => number } {
   let errorCode: number = ErrorCode.NONE;
   let offsetsInOrder = true;
-  const wellFormed = visitRecords(batch, section, (index, offsetDelta, timestampMs, keyBytes) => {
+  const visit: RecordVisitor = (index, offsetDelta, timestampMs, keyBytes) => {
     if (offsetDelta !== index) {
       offsetsInOrder = false;
       return true;
@@ -149,10 +154,13 @@ function checkBatchRecords(batch: Buffer, section: Buffer, checks: RecordChecks,
       });
     }
     return false;
-  });
-  if (!offsetsInOrder) return -2;
-  if (!wellFormed) return -1;
-  return errorCode;
+  };
+  const verdict = (wellFormed: boolean): number => {
+    if (!offsetsInOrder) return -2;
+    if (!wellFormed) return -1;
+    return errorCode;
+  };
+  return { visit, verdict };
 }
 
 function summarize(errorCode: number, recordErrors: BatchIndexAndErrorMessage[]): RecordCheckFailure | null {
@@ -177,7 +185,8 @@ function checkRecordsSync(records: Buffer, checks: RecordChecks): RecordCheckFai
   for (let at = 0; at < records.length; ) {
     const size = records.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
     const batch = records.subarray(at, at + size);
-    const code = checkBatchRecords(batch, batch.subarray(BATCH_HEADER_BYTES), checks, recordErrors);
+    const checker = recordChecker(checks, recordErrors);
+    const code = countMatchesOffsets(batch) ? checker.verdict(visitRecords(batch, batch.subarray(BATCH_HEADER_BYTES), checker.visit)) : -2;
     if (code < 0) return malformed(code, at);
     if (errorCode === ErrorCode.NONE) errorCode = code;
     at += size;
@@ -185,20 +194,22 @@ function checkRecordsSync(records: Buffer, checks: RecordChecks): RecordCheckFai
   return summarize(errorCode, recordErrors);
 }
 
-/** The checks when batches are compressed: each is decompressed (off the event loop) first. */
+/** The checks when batches are compressed: each is walked as it decompresses (off the event loop). */
 async function checkRecords(records: Buffer, checks: RecordChecks): Promise<RecordCheckFailure | null> {
   const recordErrors: BatchIndexAndErrorMessage[] = [];
   let errorCode: number = ErrorCode.NONE;
   for (let at = 0; at < records.length; ) {
     const size = records.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
     const batch = records.subarray(at, at + size);
-    let section: Buffer;
-    try {
-      section = await recordsSection(batch);
-    } catch (err) {
-      return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `batch at byte ${at} does not decompress: ${(err as Error).message}`, recordErrors: [] };
+    let code = -2;
+    if (countMatchesOffsets(batch)) {
+      const checker = recordChecker(checks, recordErrors);
+      try {
+        code = checker.verdict(await scanRecords(batch, checker.visit));
+      } catch (err) {
+        return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `batch at byte ${at} does not decompress: ${(err as Error).message}`, recordErrors: [] };
+      }
     }
-    const code = checkBatchRecords(batch, section, checks, recordErrors);
     if (code < 0) return malformed(code, at);
     if (errorCode === ErrorCode.NONE) errorCode = code;
     at += size;
