@@ -133,6 +133,16 @@ describe('Produce', () => {
     assert.equal((await produce('small', 0, batch([{ value: 'x' }]))).errorCode, ErrorCode.NONE);
   });
 
+  test('a compressed batch above max.message.bytes is refused before it is decompressed', async () => {
+    // Marked gzip but its records section is not gzip: decompressing it would answer
+    // CORRUPT_MESSAGE; the size check comes first, as in Kafka.
+    const fake = batch([{ value: Buffer.alloc(500, 7) }]);
+    fake.writeInt16BE(fake.readInt16BE(21) | 1, 21);
+    fake.writeUInt32BE(crc32c(fake.subarray(21)), 17);
+    assert.equal((await produce('small', 0, fake)).errorCode, ErrorCode.MESSAGE_TOO_LARGE);
+    assert.equal((await produce('p', 0, fake)).errorCode, ErrorCode.CORRUPT_MESSAGE);
+  });
+
   test('flush.messages=1: the acknowledgement comes after the fsync', async () => {
     const log = tb.broker.services.partitions.getLog('durable', 0)!;
     for (let i = 0; i < 5; i++) {

@@ -47,7 +47,7 @@ function partitionError(index: number, errorCode: number, errorMessage: string |
 }
 
 /** Header checks Kafka makes before validating a batch's contents; null when the partition may go on. */
-function checkBatches(records: Buffer | null, version: number): { errorCode: number; message: string } | null {
+function checkBatches(records: Buffer | null, version: number, maxBatchBytes: number, topicPartition: string): { errorCode: number; message: string } | null {
   if (records === null || records.length === 0) {
     return { errorCode: ErrorCode.INVALID_RECORD, message: 'produce request holds no record batch' };
   }
@@ -68,6 +68,13 @@ function checkBatches(records: Buffer | null, version: number): { errorCode: num
     const size = records.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
     if (size < BATCH_HEADER_BYTES || at + size > records.length) {
       return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `batch at byte ${at} declares ${size} bytes, ${records.length - at} present` };
+    }
+    // Before anything is decompressed, as Kafka: a batch over max.message.bytes costs no more.
+    if (size > maxBatchBytes) {
+      return {
+        errorCode: ErrorCode.MESSAGE_TOO_LARGE,
+        message: `The record batch size in the append to ${topicPartition} is ${size} bytes which exceeds the maximum configured value of ${maxBatchBytes}.`,
+      };
     }
     const attributes = records.readInt16BE(at + ATTRIBUTES_OFFSET);
     const codec = attributes & 0x07;
@@ -306,9 +313,9 @@ function producePartition(
     // Before v3 an empty message set is a no-op, as in Kafka.
     return { index, errorCode: ErrorCode.NONE, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: log.logStartOffset, recordErrors: NO_RECORD_ERRORS, errorMessage: null };
   }
-  const bad = checkBatches(records, version);
-  if (bad !== null) return partitionError(index, bad.errorCode, bad.message);
   const config = ctx.services.registry.topicConfig(topic);
+  const bad = checkBatches(records, version, config.maxMessageBytes, `${topic}-${index}`);
+  if (bad !== null) return partitionError(index, bad.errorCode, bad.message);
   const checks = recordChecksFor(config);
   const earlier = pendingAppends.get(log);
   const compressed = anyCompressed(records!);
