@@ -82,6 +82,32 @@ async function benchAppend(dir: string, batchBytes: number, totalBytes: number):
   line(`append ${batchBytes / 1024} KiB batches`, logRate / MiB, 'MB/s', writeRate / MiB, 'fs.writeSync same bytes');
 }
 
+/**
+ * The same append, sustained: `totalBytes` spread round-robin over `logs` logs in one pass,
+ * as a broker's produce phase writes them (dirty-page writeback and fresh page-cache pages
+ * included, which a 256 MiB burst never meets). Baseline: fs.writeSync to as many files.
+ */
+async function benchAppendSustained(dir: string, logs: number, totalBytes: number): Promise<void> {
+  const value = Buffer.alloc(64 * 1024 - 80, 0x61);
+  const batch = buildRecordBatch([{ key: null, value }]);
+  const count = Math.floor(totalBytes / batch.length);
+  const bytes = count * batch.length;
+  const opened = Array.from({ length: logs }, (_, i) => Log.open(path.join(dir, `sustained-${i}`)));
+  let start = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) opened[i % logs]!.append(batch);
+  const logRate = bytes / seconds(start);
+  await Promise.all(opened.map((l) => l.delete()));
+  const fds = Array.from({ length: logs }, (_, i) => fs.openSync(path.join(dir, `sustained-${i}.bin`), 'w'));
+  start = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) fs.writeSync(fds[i % logs]!, batch);
+  const writeRate = bytes / seconds(start);
+  for (let i = 0; i < logs; i++) {
+    fs.closeSync(fds[i]!);
+    fs.rmSync(path.join(dir, `sustained-${i}.bin`));
+  }
+  line(`append 64 KiB batches, ${logs} logs, ${Math.round(bytes / MiB)} MiB`, logRate / MiB, 'MB/s', writeRate / MiB, 'fs.writeSync same bytes');
+}
+
 // Consumers in their own process, so neither side of the comparison shares its event loop.
 // Preferred: python3 splicing socket -> pipe -> /dev/null, which copies nothing, so the
 // figure is the sender's cost rather than the consumer's. Fallback: Node reading into one
@@ -215,6 +241,8 @@ async function main(): Promise<void> {
     benchCrc();
     await benchAppend(dir, 1024, 64 * MiB);
     await benchAppend(dir, 64 * 1024, 256 * MiB);
+    const sustainedMiB = Number(process.env.STRAND_BENCH_SUSTAINED_MIB ?? 2048);
+    if (sustainedMiB > 0) await benchAppendSustained(dir, 16, sustainedMiB * MiB);
     const sink = hasSpliceSink() ? 'splice' : 'node';
     await benchSend(dir, 512 * MiB, MiB, 1, sink);
     await benchSend(dir, 256 * MiB, MiB, 4, sink);

@@ -58,14 +58,16 @@ test('the storage bench lines the suite reads', () => {
 crc32c 4 MiB (native)                            25.38 GB/s  vs JS table                      0.44 GB/s  => 57.69x
 append 1 KiB batches                            829.75 MB/s  vs fs.writeSync same bytes    1017.06 MB/s  => 0.82x
 append 64 KiB batches                          2945.87 MB/s  vs fs.writeSync same bytes    3503.36 MB/s  => 0.84x
+append 64 KiB batches, 16 logs, 4096 MiB       1650.10 MB/s  vs fs.writeSync same bytes    1702.00 MB/s  => 0.97x
 fetch 1 MiB x1, splice sink                    2729.72 MB/s  vs read into Buffer + write   1876.52 MB/s  => 1.45x
 fetch 1 MiB x1, splice sink, per CPU-s         3061.04 MB/s  vs read into Buffer + write   1886.61 MB/s  => 1.62x
 `;
   const r = parseEngineBench(out);
   assert.equal(r.appendMBps, 2945.87);
+  assert.equal(r.sustainedAppendMBps, 1650.1);
   assert.equal(r.sendfileMBps, 2729.72);
   assert.deepEqual(parseEngineBench('fetch 1 MiB x1, node sink   1200.5 MB/s  vs x').sendfileMBps, 1200.5);
-  assert.deepEqual(parseEngineBench('nothing'), { appendMBps: null, sendfileMBps: null, sendfileLine: null });
+  assert.deepEqual(parseEngineBench('nothing'), { appendMBps: null, sustainedAppendMBps: null, sustainedAppendLine: null, sendfileMBps: null, sendfileLine: null });
 });
 
 test('the data filesystem is the longest mount prefix', () => {
