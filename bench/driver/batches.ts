@@ -118,6 +118,23 @@ const crcOf = (buf: Buffer): number => (nativeCrc !== undefined ? nativeCrc(buf)
 export const STAMP_CRC = nativeCrc !== undefined ? 'native (storage engine addon)' : 'JS table';
 
 /**
+ * Builds the stamp templates of every batch size from 1 to `maxCount` records, so that
+ * none is built (with the JS CRC, in cold code) while a rate-mode producer is on its
+ * schedule. Returns how many templates of this record size exist.
+ */
+export function prepareStampTemplates(recordBytes: number, maxCount: number, filler: Buffer): number {
+  for (let count = 1; count <= maxCount; count++) stampTemplate(recordBytes, count, filler);
+  let n = 0;
+  for (const key of templates.keys()) if (key.startsWith(`${recordBytes}:`)) n++;
+  return n;
+}
+
+/** Whether the stamp template of `count` records of `recordBytes` exists (tests). */
+export function hasStampTemplate(recordBytes: number, count: number): boolean {
+  return templates.has(`${recordBytes}:${count}`);
+}
+
+/**
  * A batch of stamped records for one partition: sequence numbers `firstSequence`..,
  * intended send times from `intendedNsOf`. Built from a per-size template: one copy, the
  * stamps, the header timestamps and the CRC.

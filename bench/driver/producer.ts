@@ -5,7 +5,7 @@
 
 import { ApiKey, decodeResponseFrame, errorName, ErrorCode } from '../../src/protocol/index.js';
 import { LatencyHistogram } from '../histogram.js';
-import { fillerBatch, produceRequestTail, stampedBatch, STAMP_BYTES, type PartitionRecords } from './batches.js';
+import { fillerBatch, prepareStampTemplates, produceRequestTail, stampedBatch, STAMP_BYTES, type PartitionRecords } from './batches.js';
 import { KafkaConnection } from './connection.js';
 import { countError, nowNs, type ProducerWorkerConfig, type ProducerWorkerResult } from './messages.js';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +13,51 @@ import { randomBytes } from 'node:crypto';
 /** Prebuilt request tails beyond this many bytes per connection are built per request instead. */
 const PREBUILT_LIMIT_BYTES = 64 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 250;
+/** Rate mode: requests built (and dropped) before the start signal, so that the schedule starts with warm code. */
+const WARMUP_REQUESTS = 200;
+const WARMUP_LIMIT_MS = 500;
+
+/** One rate-mode produce request: records first..first+n-1 of a connection's schedule. */
+interface RateRequest {
+  tail: Buffer;
+  recordsOf: Map<number, number>;
+  bytesOf: Map<number, number>;
+  firstKOf: Map<number, number>;
+}
+
+/**
+ * Builds the request for records first..first+n-1 of a connection's schedule: record k
+ * goes to partition k mod m as that partition's sequence floor(k / m), stamped with its
+ * intended send time.
+ */
+function buildRateRequest(
+  cfg: ProducerWorkerConfig,
+  clientId: string,
+  partitions: readonly number[],
+  first: number,
+  n: number,
+  intendedNs: (k: number) => number,
+  filler: Buffer,
+): RateRequest {
+  const m = partitions.length;
+  const parts: PartitionRecords[] = [];
+  const recordsOf = new Map<number, number>();
+  const bytesOf = new Map<number, number>();
+  const firstKOf = new Map<number, number>();
+  for (let j = 0; j < m; j++) {
+    const k0 = first + ((j - (first % m) + m) % m); // first k >= first with k % m == j
+    if (k0 >= first + n) continue;
+    const count = Math.floor((first + n - 1 - k0) / m) + 1;
+    const partition = partitions[j]!;
+    const records = stampedBatch(cfg.recordBytes, count, Math.floor(k0 / m), (i) => intendedNs(k0 + i * m), filler);
+    parts.push({ partition, records });
+    recordsOf.set(partition, count);
+    bytesOf.set(partition, records.length);
+    firstKOf.set(partition, k0);
+  }
+  const tail = produceRequestTail(cfg.produceVersion, clientId, cfg.acks, cfg.requestTimeoutMs, cfg.topic, parts);
+  return { tail, recordsOf, bytesOf, firstKOf };
+}
 
 interface Totals {
   records: number;
@@ -52,6 +97,8 @@ export class ProducerRun {
     unsent: 0,
   };
   private readonly latency: LatencyHistogram | null;
+  /** The incompressible part of every rate-mode record value (after the stamp). */
+  private readonly filler: Buffer;
   private stopped = false;
   /** Set when the drain grace ran out: outstanding requests are given up. */
   private abandoned = false;
@@ -65,12 +112,36 @@ export class ProducerRun {
     private readonly onProgress: (records: number, payloadBytes: number) => void,
   ) {
     this.latency = cfg.stamped ? new LatencyHistogram(cfg.histogramBits) : null;
+    this.filler = randomBytes(Math.max(0, cfg.recordBytes - STAMP_BYTES));
   }
 
   /** Opens the connections (before the start signal, so connecting is not timed). */
   async prepare(): Promise<void> {
     for (let i = 0; i < this.cfg.connections.length; i++) {
       this.conns.push(await KafkaConnection.open(this.cfg.host, this.cfg.port, `${this.cfg.clientId}-p${this.cfg.workerIndex}-${i}`));
+    }
+    if (this.cfg.mode.kind === 'rate') this.warmUpRate();
+  }
+
+  /**
+   * Rate mode keeps a schedule from the start signal on, and a producer that starts behind
+   * it (building its stamp templates, running cold code) may never catch up at a high
+   * offered load: every later record would then carry the generator's own start-up delay.
+   * So before the signal it builds every template and runs the request builder and the
+   * latency histogram until they are compiled, sending nothing.
+   */
+  private warmUpRate(): void {
+    const cfg = this.cfg;
+    prepareStampTemplates(cfg.recordBytes, cfg.recordsPerBatch, this.filler);
+    const scratch = new LatencyHistogram(cfg.histogramBits);
+    const deadline = Date.now() + WARMUP_LIMIT_MS;
+    const lists = cfg.connections.filter((list) => list.length > 0);
+    for (let i = 0; i < WARMUP_REQUESTS && lists.length > 0 && Date.now() < deadline; i++) {
+      const partitions = lists[i % lists.length]!;
+      const capacity = partitions.length * cfg.recordsPerBatch;
+      const n = 1 + ((i * 37) % capacity);
+      const req = buildRateRequest(cfg, 'warm-up', partitions, i * capacity, n, (k) => k * 1000, this.filler);
+      for (const count of req.recordsOf.values()) for (let r = 0; r < count; r++) scratch.record(r * 1000);
     }
   }
 
@@ -231,30 +302,13 @@ export class ProducerRun {
     const totalRecords = Math.max(1, Math.floor((durationMs / 1000) * rate));
     const startNs = this.startNs;
     const hardEndNs = startNs + (durationMs + cfg.drainGraceMs) * 1e6;
-    const filler = randomBytes(Math.max(0, cfg.recordBytes - STAMP_BYTES));
     const capacity = m * cfg.recordsPerBatch;
     const intendedNs = (k: number): number => startNs + k * nsPerRecord;
     let nextIndex = 0;
     let finished = false;
 
     const send = (first: number, n: number): void => {
-      // Record k goes to partition k mod m as that partition's sequence floor(k / m).
-      const parts: PartitionRecords[] = [];
-      const recordsOf = new Map<number, number>();
-      const bytesOf = new Map<number, number>();
-      const firstKOf = new Map<number, number>();
-      for (let j = 0; j < m; j++) {
-        const k0 = first + ((j - (first % m) + m) % m); // first k >= first with k % m == j
-        if (k0 >= first + n) continue;
-        const count = Math.floor((first + n - 1 - k0) / m) + 1;
-        const partition = partitions[j]!;
-        const records = stampedBatch(cfg.recordBytes, count, Math.floor(k0 / m), (i) => intendedNs(k0 + i * m), filler);
-        parts.push({ partition, records });
-        recordsOf.set(partition, count);
-        bytesOf.set(partition, records.length);
-        firstKOf.set(partition, k0);
-      }
-      const tail = produceRequestTail(cfg.produceVersion, conn.clientId, cfg.acks, cfg.requestTimeoutMs, cfg.topic, parts);
+      const { tail, recordsOf, bytesOf, firstKOf } = buildRateRequest(cfg, conn.clientId, partitions, first, n, intendedNs, this.filler);
       this.markSend();
       conn.sendPrebuilt(ApiKey.Produce, cfg.produceVersion, tail, (err, frame) => {
         if (err !== null || frame === null) {

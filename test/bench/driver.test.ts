@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { ProducerRun } from '../../bench/driver/producer.js';
 import { CONSUMER_DEFAULTS, prepareConsumers, prepareProducers, type Endpoint } from '../../bench/driver/loadgen.js';
 import type { ProducerWorkerConfig } from '../../bench/driver/messages.js';
+import { hasStampTemplate } from '../../bench/driver/batches.js';
 
 const NULL_BROKER = path.join(__dirname, '..', '..', 'bench', 'driver', 'null-broker.js');
 const VERSIONS = { apiVersions: 3, produce: 9, fetch: 12, metadata: 12, createTopics: null, deleteTopics: null };
@@ -141,4 +142,47 @@ test('a broker that never answers cannot hold a produce phase beyond its drain g
     for (const s of sockets) s.destroy();
     silent.close();
   }
+});
+
+test('a rate-mode producer is ready before the start signal: every batch template is built, nothing is sent', async () => {
+  await withNullBroker(async (ep) => {
+    // A record size no other test uses: the templates are cached per worker (module).
+    const recordBytes = 333;
+    const recordsPerBatch = 12;
+    const cfg: ProducerWorkerConfig = {
+      role: 'producer',
+      workerIndex: 0,
+      host: ep.host,
+      port: ep.port,
+      clientId: 'test',
+      topic: 'rate',
+      produceVersion: 9,
+      acks: 1,
+      requestTimeoutMs: 30_000,
+      connections: [[0, 1], [2]],
+      totalPartitions: 3,
+      recordBytes,
+      recordsPerBatch,
+      maxRequestBytes: 1024 * 1024,
+      inflight: 5,
+      mode: { kind: 'rate', recordsPerS: 3000, durationMs: 300, lingerMs: 2 },
+      drainGraceMs: 5000,
+      stamped: true,
+      epochNs: ep.epochNs,
+      histogramBits: 8,
+    };
+    for (let count = 1; count <= recordsPerBatch; count++) assert.equal(hasStampTemplate(recordBytes, count), false);
+    const run = new ProducerRun(cfg, () => {});
+    await run.prepare();
+    // Building a template on the schedule (cold code, JS CRC) would start the producer behind it.
+    for (let count = 1; count <= recordsPerBatch; count++) assert.equal(hasStampTemplate(recordBytes, count), true, `template of ${count} records`);
+    const result = await run.run();
+    assert.equal(result.unsentRecords, 0);
+    assert.equal(result.records, 900, '3000 records/s for 300 ms');
+    assert.equal(result.ackLatency?.count, 900);
+    // The null broker numbers each partition's records from 0: the warm-up sent none of its own.
+    const ends = new Map(result.endOffsetPerPartition);
+    assert.deepEqual(ends, new Map(result.ackedPerPartition));
+    assert.equal([...ends.values()].reduce((a, b) => a + b, 0), 900);
+  });
 });
