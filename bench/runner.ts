@@ -33,6 +33,7 @@ import {
 } from './external/kafka-perf.js';
 import {
   dropCaches,
+  writeBackDirtyPages,
   loadAverage,
   machineInfo,
   measureDiskWrite,
@@ -295,6 +296,7 @@ export class Runner {
       'kcat producer settings': Object.entries(KCAT_PRODUCER_SETTINGS).map(([k, v]) => `${k}=${v}`).join(' '),
       'perf-tool producer settings': Object.entries(PERF_PRODUCER_SETTINGS).map(([k, v]) => `${k}=${v}`).join(' '),
       'drop page cache for cold reads': o.dropCaches,
+      'dirty pages written back (sync) before each produce phase': true,
       'data dir parent': o.dataDir,
       'strand overrides': o.strandOverrides.join(' ') || '(none)',
       'kafka overrides': o.kafkaOverrides.join(' ') || '(none)',
@@ -368,6 +370,7 @@ export class Runner {
     if (this.opts.engineBaseline) {
       this.progress.update('storage engine baseline', null, '(bench/storage, about 30 s)');
       // The sustained figure writes what one produce phase may write at most.
+      await writeBackDirtyPages();
       limits.push(...(await measureEngine(this.scratchDir, Math.round(this.opts.maxBytesPerPhase / MiB))));
     }
     if (limits.length > 0) this.log(limitsTable(limits));
@@ -512,6 +515,7 @@ export class Runner {
 
   /** Runs a max-rate produce phase with a progress bar. */
   private async produce(label: string, s: Session, spec: ProduceSpec, clientId: string): Promise<{ outcome: ProduceOutcome; usage: BrokerUsage | null; startedAt: string }> {
+    await this.withProgress(label, () => null, () => 'writing back dirty pages first', writeBackDirtyPages());
     const group = await prepareProducers(s.endpoint, spec, clientId);
     const startedAt = new Date().toISOString();
     const sampler = this.startSampler(s);
@@ -756,6 +760,7 @@ export class Runner {
         },
         'strand-bench-latency',
       );
+      await writeBackDirtyPages();
       readers.start();
       producers = await prepareProducers(
         s.endpoint,
@@ -834,6 +839,7 @@ export class Runner {
         },
         'strand-bench-fanout',
       );
+      await writeBackDirtyPages();
       readers.start();
       producers = await prepareProducers(s.endpoint, this.produceSpec(w, t.topic, t.partitions, { connections: 1, threads: 1 }), 'strand-bench-fanout');
       const startedAt = new Date().toISOString();
