@@ -34,7 +34,7 @@ const EXTERNAL_RECORDS_MIN_BYTES = 16 * 1024;
 const COPY_OUT_MAX_BYTES = 64 * 1024;
 
 // One scratch writer: encoding is synchronous, so no two encodes interleave.
-const responseWriter = new Writer({ initialBytes: 16 * 1024, externalRecordsMinBytes: EXTERNAL_RECORDS_MIN_BYTES });
+const responseWriter = new Writer({ initialBytes: 16 * 1024, externalRecordsMinBytes: EXTERNAL_RECORDS_MIN_BYTES, clampStrings: true });
 const requestWriter = new Writer({ initialBytes: 16 * 1024 });
 
 function unknownApi(apiKey: number): ProtocolError {

@@ -41,13 +41,22 @@ export interface WriterOptions {
    * Infinity (the default) copies every record Buffer into one contiguous output.
    */
   externalRecordsMinBytes?: number;
+  /**
+   * Cut a string over the int16 length limit at a character boundary instead of throwing.
+   * For responses: a request string with invalid UTF-8 decodes to U+FFFD per bad byte and
+   * can come back three times longer; the client gets a cut echo, not a closed connection.
+   */
+  clampStrings?: boolean;
 }
+
+const INT16_STRING_MAX_BYTES = 0x7fff;
 
 export class Writer {
   buf: Buffer;
   pos = 0;
   private readonly initialBytes: number;
   private readonly externalRecordsMinBytes: number;
+  private readonly clampStrings: boolean;
   /** Start (in `buf`) of the chunk being written; bytes before it belong to closed chunks. */
   private chunkStart = 0;
   private chunks: Chunk[] = [];
@@ -58,6 +67,7 @@ export class Writer {
   constructor(options: WriterOptions = {}) {
     this.initialBytes = options.initialBytes ?? DEFAULT_INITIAL_BYTES;
     this.externalRecordsMinBytes = options.externalRecordsMinBytes ?? Infinity;
+    this.clampStrings = options.clampStrings ?? false;
     this.buf = Buffer.allocUnsafe(this.initialBytes);
   }
 
@@ -167,7 +177,15 @@ export class Writer {
 
   writeString(s: string): void {
     const len = Buffer.byteLength(s, 'utf8');
-    if (len > 0x7fff) throw new RangeError(`string of ${len} bytes exceeds the int16 length limit`);
+    if (len > INT16_STRING_MAX_BYTES) {
+      if (!this.clampStrings) throw new RangeError(`string of ${len} bytes exceeds the int16 length limit`);
+      const bytes = Buffer.from(s, 'utf8');
+      let cut = INT16_STRING_MAX_BYTES;
+      while ((bytes[cut]! & 0xc0) === 0x80) cut--; // not inside a character
+      this.writeInt16(cut);
+      this.writeRaw(bytes.subarray(0, cut));
+      return;
+    }
     this.writeInt16(len);
     this.writeUtf8(s, len);
   }

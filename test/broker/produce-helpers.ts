@@ -81,9 +81,11 @@ export class RawClient {
   }
 
   /** Sends a request and resolves with its decoded response body. */
-  request<K extends ApiKeyNumber>(apiKey: K, version: number, body: RequestBodies[K]): Promise<ResponseBodies[K]> {
+  /** `edit` may change the encoded frame's bytes in place before it is sent (bytes no encoder writes). */
+  request<K extends ApiKeyNumber>(apiKey: K, version: number, body: RequestBodies[K], edit?: (frame: Buffer) => void): Promise<ResponseBodies[K]> {
     const correlationId = this.nextCorrelationId++;
     const frame = encodeRequestFrame(apiKey, version, correlationId, 'strand-test', body);
+    edit?.(frame);
     const answer = new Promise<Buffer>((resolve, reject) => this.waiting.set(correlationId, { apiKey, version, resolve, reject }));
     this.socket.write(frame);
     return answer.then((f) => decodeResponseFrame(apiKey, version, f).body);

@@ -133,6 +133,23 @@ describe('Produce', () => {
     assert.equal((await produce('small', 0, batch([{ value: 'x' }]))).errorCode, ErrorCode.NONE);
   });
 
+  test('a topic name of invalid UTF-8 that comes back over the int16 limit is cut, not a closed connection', async () => {
+    // 11,008 bytes of 0xff decode to 11,008 U+FFFD: 33,024 bytes when the response echoes them.
+    const placeholder = 'q'.repeat(11_008);
+    const own = await RawClient.connect(tb.port);
+    const res = await own.request(ApiKey.Produce, 8, produceBody(placeholder, 0, batch(records(1))), (frame) => {
+      const at = frame.indexOf(Buffer.from(placeholder));
+      frame.fill(0xff, at, at + placeholder.length);
+    });
+    const echoed = res.responses[0]!.name;
+    assert.equal(Buffer.byteLength(echoed), 32_766, 'cut at the last whole character under 32,767 bytes');
+    assert.ok(/^\ufffd+$/.test(echoed));
+    assert.notEqual(res.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
+    const next = await own.request(ApiKey.Produce, PRODUCE_V, produceBody('p', 0, batch(records(1)), 1));
+    assert.equal(next.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE, 'the connection still works');
+    own.close();
+  });
+
   test('a compressed batch above max.message.bytes is refused before it is decompressed', async () => {
     // Marked gzip but its records section is not gzip: decompressing it would answer
     // CORRUPT_MESSAGE; the size check comes first, as in Kafka.

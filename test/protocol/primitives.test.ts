@@ -80,6 +80,11 @@ test('strings: int16 or compact length, UTF-8 bytes, null markers', () => {
   assert.throws(() => new Reader(Buffer.from('fffe', 'hex')).readNullableString(), isProtocolError);
   assert.throws(() => new Reader(Buffer.from('00', 'hex')).readCompactString(), isProtocolError);
   assert.throws(() => written((w) => w.writeString('x'.repeat(40000))), RangeError);
+  // A response writer cuts at a character boundary instead (3-byte characters here).
+  const clamped = new Writer({ clampStrings: true });
+  clamped.writeString('\u20ac'.repeat(20000));
+  const out = new Reader(clamped.copyToBuffer()).readString();
+  assert.equal(out, '\u20ac'.repeat(10922));
 });
 
 test('bytes decode to subarrays of the input (no copy)', () => {
