@@ -164,7 +164,17 @@ function unzipChunks(input: Buffer, sink: DecompressedChunkSink): Promise<void> 
     };
     unzip.on('data', (chunk: Buffer) => {
       if (finished) return;
-      if (sink(chunk)) {
+      // A throwing sink must reject this promise: thrown out of an event handler it would
+      // be an uncaught exception and take the process down.
+      let stop: boolean;
+      try {
+        stop = sink(chunk);
+      } catch (err) {
+        finish(err as Error);
+        unzip.destroy();
+        return;
+      }
+      if (stop) {
         finish();
         unzip.destroy();
       }

@@ -15,6 +15,7 @@ import {
   codecName,
   compress,
   decompress,
+  decompressChunks,
   isXerialSnappy,
   kafkajsCodecs,
   toCodecId,
@@ -437,4 +438,20 @@ describe('kafkajs codecs', () => {
       });
     }
   });
+});
+
+describe('decompressChunks with a sink that throws', () => {
+  // The broker's record walkers run inside the sink; an error there (a log closed by a
+  // topic deletion mid-scan) must reject the scan, not escape an event handler.
+  for (const codec of [1, 2, 3, 4] as CompressedCodecId[]) {
+    it(`${codecName(codec)}: the promise rejects with the sink's error`, async () => {
+      const packed = await compress(codec, seededBytes(200_000, codec));
+      await assert.rejects(
+        decompressChunks(codec, packed, () => {
+          throw new Error('sink failed');
+        }),
+        /sink failed/,
+      );
+    });
+  }
 });

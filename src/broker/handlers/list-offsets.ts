@@ -44,11 +44,14 @@ function readBatchAt(log: Log, offset: number): Buffer | null {
 /** The first record of `batch` at or above the log start whose timestamp satisfies `matches`. */
 async function findRecord(log: Log, batch: Buffer, matches: (timestampMs: number) => boolean): Promise<Found | null> {
   const baseOffset = readInt64(batch, BATCH_BASE_OFFSET);
+  // Read once, before the scan: the log may be closed (its topic deleted) while a
+  // compressed batch decompresses, and a closed log throws.
+  const logStartOffset = log.logStartOffset;
   let found: Found | null = null;
   await scanRecords(batch, (_index, offsetDelta, timestampMs) => {
     const offset = baseOffset + offsetDelta;
     // A record below the log start (DeleteRecords inside a batch) no longer exists.
-    if (offset >= log.logStartOffset && matches(timestampMs)) {
+    if (offset >= logStartOffset && matches(timestampMs)) {
       found = { offset, timestamp: timestampMs };
       return true;
     }
@@ -118,7 +121,11 @@ async function listPartition(ctx: RequestContext, topic: string, topicKnown: boo
   try {
     return await offsetFor(log, partition);
   } catch (err) {
-    if (err instanceof StorageError) return answer(partition.partitionIndex, err.kafkaErrorCode, -1, -1, -1);
+    if (err instanceof StorageError) {
+      // CLOSED: the topic was deleted while a batch decompressed; Kafka's answer for a gone partition.
+      const code = err.code === 'CLOSED' ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : err.kafkaErrorCode;
+      return answer(partition.partitionIndex, code, -1, -1, -1);
+    }
     // A batch that does not decompress or parse: the stored data is unreadable.
     ctx.log.error({ topic, partition: partition.partitionIndex, err: (err as Error).message }, 'ListOffsets could not read a batch');
     return answer(partition.partitionIndex, ErrorCode.CORRUPT_MESSAGE, -1, -1, -1);
