@@ -1,7 +1,7 @@
 // Zero-copy transfer of file regions into a plaintext TCP socket (the broker's fetch path).
 // The engine duplicates the socket fd and each file fd synchronously inside the call, so
 // the caller may close the socket or roll the log right after; the bytes go out on the
-// engine's epoll thread, never in the libuv thread pool.
+// engine's epoll threads, never in the libuv thread pool.
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { nativeAddon } from './native.js';
@@ -49,7 +49,8 @@ function drainWrites(socket: Socket): Promise<void> {
  * Sends `regions` (whole batches from Log.read) in order into `socket` with sendfile.
  * Resolves with the bytes sent; rejects with StorageError PEER_CLOSED when the peer resets
  * or closes, TIMEOUT when it stops reading, INVALID_ARGUMENT for a TLS or closed socket.
- * The caller must not write to the socket until the promise settles.
+ * The caller must not write to the socket, nor start another sendRegions on it, until the
+ * promise settles (transfers run on several engine threads; one socket's must not overlap).
  */
 export async function sendRegions(socket: Socket, regions: readonly FileRegion[], opts: SendOptions = {}): Promise<number> {
   if (regions.length === 0) return 0;
