@@ -161,9 +161,10 @@ int32_t strand_malloc_tune(int32_t arena_max, int32_t mmap_threshold_bytes);
 /* CRC-32C (Castagnoli), hardware when available. */
 uint32_t strand_crc32c(uint32_t crc, const uint8_t* data, size_t len);
 
-/* Zero-copy transfer on the engine's own epoll thread. The fds are duplicated by the
- * caller (F_DUPFD_CLOEXEC) and owned by the transfer: closed when it completes. The
- * callback runs on the epoll thread with status 0 or STRAND_E_*; error text in msg. */
+/* Zero-copy transfer on one of the engine's epoll threads (STRAND_SENDFILE_THREADS,
+ * default 4): a socket's next transfer must wait for the previous one's callback. The fds
+ * are duplicated by the caller (F_DUPFD_CLOEXEC) and owned by the transfer: closed when it
+ * completes. The callback runs on that thread with status 0 or STRAND_E_*; text in msg. */
 typedef void (*strand_send_cb)(void* ctx, int32_t status, uint64_t bytes_sent, const char* msg);
 typedef struct { int32_t file_fd; uint32_t position; uint32_t length; } strand_send_region;
 int32_t strand_dup_fd(int32_t fd);
