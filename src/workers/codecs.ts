@@ -418,19 +418,7 @@ function snappyDecompressSync(input: Buffer): Buffer {
     return typeof out === 'string' ? Buffer.from(out) : out;
   };
   if (!isXerialSnappy(input)) return raw(input);
-  const blocks: Buffer[] = [];
-  let position = XERIAL_HEADER_BYTES;
-  while (position < input.length) {
-    if (position + 4 > input.length) throw new Error(`truncated xerial snappy chunk header at byte ${position}`);
-    const blockBytes = input.readInt32BE(position);
-    position += 4;
-    if (blockBytes < 0 || position + blockBytes > input.length) {
-      throw new Error(`xerial snappy chunk of ${blockBytes} bytes at byte ${position} overruns the input`);
-    }
-    blocks.push(raw(input.subarray(position, position + blockBytes)));
-    position += blockBytes;
-  }
-  return Buffer.concat(blocks);
+  return Buffer.concat(xerialBlocks(input).map(raw));
 }
 
 // ---- snappy in xerial framing --------------------------------------------------------
