@@ -17,6 +17,10 @@ async function main() {
   const appended = log.append(batch);
   console.log(`appended offsets ${appended.baseOffset}..${appended.lastOffset}`);
 
+  // The same append with the copy into the page cache on an engine thread.
+  const later = await log.appendAsync(buildRecordBatch([{ key: 'user-1', value: 'logged in' }]));
+  console.log(`appended offset ${later.baseOffset} off the event loop`);
+
   await log.flush(); // fsync, off the event loop
 
   // Read whole batches from offset 0, up to 64 KiB, and decode them.

@@ -10,5 +10,7 @@ test('examples/storage.js runs and reads back what it appended', () => {
   assert.match(out, /^appended offsets 0\.\.1$/m);
   assert.match(out, /^0 user-1 signed up$/m);
   assert.match(out, /^1 user-2 signed up$/m);
-  assert.match(out, /^log start 0, log end 2$/m);
+  assert.match(out, /^appended offset 2 off the event loop$/m);
+  assert.match(out, /^2 user-1 logged in$/m);
+  assert.match(out, /^log start 0, log end 3$/m);
 });

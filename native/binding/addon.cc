@@ -5,6 +5,7 @@
 // thread and completes its Promise through one thread-safe function per environment.
 #include <napi.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -40,29 +41,45 @@ std::string LastError(int32_t status) {
   return std::string("storage engine error ") + CodeName(status);
 }
 
+// Guards a thread-safe function against environment teardown: an engine thread may finish
+// work after the environment that submitted it is gone. One per kind of completion
+// (sendfile transfers, appends).
+struct AsyncState {
+  std::mutex mu;
+  bool alive = true;
+  napi_threadsafe_function tsfn = nullptr;
+  size_t pending = 0;  // JS thread only: work in flight (the tsfn is ref'd while > 0)
+};
+
 // Completion of one sendfile transfer, shared between the submitting JS thread, the epoll
 // thread and the thread-safe function's JS callback.
-struct SendState;
 struct SendCtx {
   napi_deferred deferred;
-  std::shared_ptr<SendState> state;
+  std::shared_ptr<AsyncState> state;
   int32_t status = 0;
   uint64_t bytesSent = 0;
   std::string message;
 };
 
-// Guards the thread-safe function against environment teardown: the epoll thread may
-// finish a transfer after the environment that submitted it is gone.
-struct SendState {
-  std::mutex mu;
-  bool alive = true;
-  napi_threadsafe_function tsfn = nullptr;
-  size_t pending = 0;  // JS thread only: transfers in flight (the tsfn is ref'd while > 0)
+class NativeLog;
+
+// One appendAsync call, from submission on the JS thread through the append thread back to
+// the JS thread. The references keep the batches' buffer and the log's wrapper alive.
+struct AppendCtx {
+  napi_deferred deferred = nullptr;
+  std::shared_ptr<AsyncState> state;
+  napi_ref bufRef = nullptr;
+  napi_ref ownerRef = nullptr;
+  NativeLog* owner = nullptr;
+  int32_t status = 0;
+  strand_append_result result{};
+  std::string message;
 };
 
 struct AddonData {
   Napi::FunctionReference errorClass;  // StorageError from the JS side; plain Error until set
-  std::shared_ptr<SendState> send;
+  std::shared_ptr<AsyncState> send;
+  std::shared_ptr<AsyncState> append;
 };
 
 AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
@@ -147,7 +164,20 @@ bool ReadConfig(const Napi::Value& v, strand_log_config* cfg) {
   return true;
 }
 
-class NativeLog;
+// The append result slots: [baseOffset, lastOffset, logAppendTime, maxTimestamp,
+// logStartOffset, batchCount, recordCount, bytes, needsFlush].
+void FillAppendResult(const strand_append_result& r, double* out) {
+  out[0] = static_cast<double>(r.base_offset);
+  out[1] = static_cast<double>(r.last_offset);
+  out[2] = static_cast<double>(r.log_append_time);
+  out[3] = static_cast<double>(r.max_timestamp);
+  out[4] = static_cast<double>(r.log_start_offset);
+  out[5] = r.batch_count;
+  out[6] = r.record_count;
+  out[7] = static_cast<double>(r.bytes);
+  out[8] = r.needs_flush;
+}
+
 
 // Runs one blocking engine call on a handle in the libuv pool (fsync, segment
 // replacement, close, delete).
@@ -204,6 +234,8 @@ bool ReadReplaceArgs(const Napi::CallbackInfo& info, std::vector<int64_t>* bases
 }
 
 class NativeLog : public Napi::ObjectWrap<NativeLog> {
+  friend void AppendCallJs(napi_env, napi_value, void*, void*);
+
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeLog",
@@ -211,6 +243,7 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
                            InstanceMethod<&NativeLog::SetResultArray>("setResultArray"),
                            InstanceMethod<&NativeLog::SetRegionArray>("setRegionArray"),
                            InstanceMethod<&NativeLog::Append>("append"),
+                           InstanceMethod<&NativeLog::AppendAsync>("appendAsync"),
                            InstanceMethod<&NativeLog::Read>("read"),
                            InstanceMethod<&NativeLog::LogStartOffset>("logStartOffset"),
                            InstanceMethod<&NativeLog::LogEndOffset>("logEndOffset"),
@@ -308,19 +341,17 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
       ThrowStatus(env, rc);
       return env.Undefined();
     }
-    double* out = result_.data;
-    out[0] = static_cast<double>(r.base_offset);
-    out[1] = static_cast<double>(r.last_offset);
-    out[2] = static_cast<double>(r.log_append_time);
-    out[3] = static_cast<double>(r.max_timestamp);
-    out[4] = static_cast<double>(r.log_start_offset);
-    out[5] = r.batch_count;
-    out[6] = r.record_count;
-    out[7] = static_cast<double>(r.bytes);
-    out[8] = r.needs_flush;
+    FillAppendResult(r, result_.data);
     ReportParked();
     return env.Undefined();
   }
+
+  // appendAsync(buf, leaderEpoch, timestampType, nowMs, maxBatchBytes): Promise<Float64Array>
+  // of the append result slots, parked fds last. The same append on one of the engine's
+  // append threads, so that the page-cache copy runs beside the JS thread and appends to
+  // logs on other threads overlap. A log's appends run in call order (one thread per log);
+  // a sync append() made while some are queued does not wait for them. close() does.
+  Napi::Value AppendAsync(const Napi::CallbackInfo& info);
 
   // read(offset, maxBytes, maxOffset, minOneBatch): the region count n. When 4n exceeds the
   // region array, nothing is written: the caller installs a larger array and asks again.
@@ -612,6 +643,9 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
   }
 
   strand_log* log_ = nullptr;
+  // The append thread of this log: logs are spread over them in order of creation.
+  uint32_t lane_ = nextLane_++;
+  static inline std::atomic<uint32_t> nextLane_{0};
   F64Slot result_;
   F64Slot regions_;
   std::vector<strand_region> scratch_;
@@ -658,7 +692,7 @@ void SendCallJs(napi_env rawEnv, napi_value, void*, void* data) {
   if (rawEnv == nullptr) return;  // environment torn down: nobody awaits the promise
   Napi::Env env(rawEnv);
   Napi::HandleScope scope(env);
-  SendState& state = *ctx->state;
+  AsyncState& state = *ctx->state;
   if (state.pending > 0 && --state.pending == 0) napi_unref_threadsafe_function(env, state.tsfn);
   if (ctx->status == STRAND_OK) {
     napi_resolve_deferred(env, ctx->deferred, Napi::Number::New(env, static_cast<double>(ctx->bytesSent)));
@@ -667,21 +701,24 @@ void SendCallJs(napi_env rawEnv, napi_value, void*, void* data) {
   }
 }
 
+// Hands `ctx` to the JS thread; false when the environment is gone (the caller keeps it).
+bool PostCompletion(AsyncState& state, void* ctx) {
+  std::lock_guard<std::mutex> lock(state.mu);
+  return state.alive && napi_call_threadsafe_function(state.tsfn, ctx, napi_tsfn_nonblocking) == napi_ok;
+}
+
 // Runs on the engine's epoll thread.
 extern "C" void SendDone(void* raw, int32_t status, uint64_t bytesSent, const char* msg) {
   auto* ctx = static_cast<SendCtx*>(raw);
   ctx->status = status;
   ctx->bytesSent = bytesSent;
   if (status != STRAND_OK && msg != nullptr) ctx->message = msg;
-  std::shared_ptr<SendState> state = ctx->state;
-  std::lock_guard<std::mutex> lock(state->mu);
-  if (!state->alive || napi_call_threadsafe_function(state->tsfn, ctx, napi_tsfn_nonblocking) != napi_ok) {
-    delete ctx;
-  }
+  std::shared_ptr<AsyncState> state = ctx->state;
+  if (!PostCompletion(*state, ctx)) delete ctx;
 }
 
-void SendStateCleanup(void* arg) {
-  auto* holder = static_cast<std::shared_ptr<SendState>*>(arg);
+void AsyncStateCleanup(void* arg) {
+  auto* holder = static_cast<std::shared_ptr<AsyncState>*>(arg);
   {
     std::lock_guard<std::mutex> lock((*holder)->mu);
     (*holder)->alive = false;
@@ -689,19 +726,96 @@ void SendStateCleanup(void* arg) {
   delete holder;
 }
 
-SendState* EnsureSendState(Napi::Env env) {
-  AddonData* data = Data(env);
-  if (data->send) return data->send.get();
-  auto state = std::make_shared<SendState>();
-  napi_value name = Napi::String::New(env, "strand.sendfile");
-  napi_status st = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, nullptr,
-                                                   SendCallJs, &state->tsfn);
+AsyncState* EnsureAsyncState(Napi::Env env, std::shared_ptr<AsyncState>& slot, const char* name,
+                             napi_threadsafe_function_call_js callJs) {
+  if (slot) return slot.get();
+  auto state = std::make_shared<AsyncState>();
+  napi_value resource = Napi::String::New(env, name);
+  napi_status st = napi_create_threadsafe_function(env, nullptr, nullptr, resource, 0, 1, nullptr, nullptr, nullptr,
+                                                   callJs, &state->tsfn);
   if (st != napi_ok) return nullptr;
-  napi_unref_threadsafe_function(env, state->tsfn);  // only pending transfers keep the loop alive
+  napi_unref_threadsafe_function(env, state->tsfn);  // only work in flight keeps the loop alive
   // Registered after the tsfn, so it runs before the tsfn's own teardown.
-  napi_add_env_cleanup_hook(env, SendStateCleanup, new std::shared_ptr<SendState>(state));
-  data->send = state;
+  napi_add_env_cleanup_hook(env, AsyncStateCleanup, new std::shared_ptr<AsyncState>(state));
+  slot = state;
   return state.get();
+}
+
+void RefPending(Napi::Env env, AsyncState& state) {
+  if (state.pending++ == 0) napi_ref_threadsafe_function(env, state.tsfn);
+}
+
+void UnrefPending(Napi::Env env, AsyncState& state) {
+  if (state.pending > 0 && --state.pending == 0) napi_unref_threadsafe_function(env, state.tsfn);
+}
+
+// ---- appends --------------------------------------------------------------------------
+
+void AppendCallJs(napi_env rawEnv, napi_value, void*, void* data) {
+  auto* ctx = static_cast<AppendCtx*>(data);
+  // environment torn down: its references cannot be deleted any more, so ctx is left
+  if (rawEnv == nullptr) return;
+  std::unique_ptr<AppendCtx> owned(ctx);
+  Napi::Env env(rawEnv);
+  Napi::HandleScope scope(env);
+  UnrefPending(env, *ctx->state);
+  if (ctx->status == STRAND_OK) {
+    Napi::Float64Array out = Napi::Float64Array::New(env, 10);
+    FillAppendResult(ctx->result, out.Data());
+    out[9] = static_cast<double>(strand_files_parked());
+    napi_resolve_deferred(env, ctx->deferred, out);
+  } else {
+    napi_reject_deferred(env, ctx->deferred, MakeError(env, ctx->status, ctx->message));
+  }
+  napi_delete_reference(env, ctx->bufRef);
+  NativeLog* owner = ctx->owner;
+  owner->inflight_--;
+  owner->StartPendingTerminal(env);
+  napi_delete_reference(env, ctx->ownerRef);  // last: it may let the wrapper be collected
+}
+
+// Runs on an append thread. When the environment is gone ctx is left (see AppendCallJs).
+extern "C" void AppendDone(void* raw, int32_t status, const strand_append_result* result, const char* msg) {
+  auto* ctx = static_cast<AppendCtx*>(raw);
+  ctx->status = status;
+  if (status == STRAND_OK && result != nullptr) ctx->result = *result;
+  if (status != STRAND_OK && msg != nullptr) ctx->message = msg;
+  std::shared_ptr<AsyncState> state = ctx->state;
+  PostCompletion(*state, ctx);
+}
+
+Napi::Value NativeLog::AppendAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (log_ == nullptr || terminal_) return Rejected(env, STRAND_E_CLOSED, "the log is closed");
+  if (info.Length() < 5 || !info[0].IsBuffer() || !IsNumbers(info, 1, 5)) {
+    return Rejected(env, STRAND_E_INVALID_ARG, "appendAsync(buffer, leaderEpoch, timestampType, nowMs, maxBatchBytes)");
+  }
+  AddonData* data = Data(env);
+  AsyncState* state = EnsureAsyncState(env, data->append, "strand.append", AppendCallJs);
+  if (state == nullptr) return Rejected(env, STRAND_E_IO, "appendAsync: cannot create the completion function");
+  Napi::Buffer<uint8_t> buf = info[0].As<Napi::Buffer<uint8_t>>();
+  auto* ctx = new AppendCtx();
+  ctx->state = data->append;
+  ctx->owner = this;
+  napi_value promise;
+  napi_create_promise(env, &ctx->deferred, &promise);
+  napi_create_reference(env, buf, 1, &ctx->bufRef);
+  napi_create_reference(env, Value(), 1, &ctx->ownerRef);
+  inflight_++;
+  RefPending(env, *state);
+  int32_t rc = strand_log_append_submit(log_, buf.Data(), buf.Length(), info[1].As<Napi::Number>().Int32Value(),
+                                        info[2].As<Napi::Number>().Int32Value(), ToInt64(info[3]),
+                                        info[4].As<Napi::Number>().Int32Value(), lane_, AppendDone, ctx);
+  if (rc != STRAND_OK) {
+    // The engine will not call back.
+    UnrefPending(env, *state);
+    inflight_--;
+    napi_reject_deferred(env, ctx->deferred, MakeError(env, rc, LastError(rc)));
+    napi_delete_reference(env, ctx->bufRef);
+    napi_delete_reference(env, ctx->ownerRef);
+    delete ctx;
+  }
+  return Napi::Value(env, promise);
 }
 
 Napi::Value RejectedPromise(Napi::Env env, int32_t status, const std::string& message) {
@@ -732,7 +846,7 @@ Napi::Value Sendfile(const Napi::CallbackInfo& info) {
       return RejectedPromise(env, STRAND_E_INVALID_ARG, "sendfile: region position or length out of range");
     }
   }
-  SendState* state = EnsureSendState(env);
+  AsyncState* state = EnsureAsyncState(env, Data(env)->send, "strand.sendfile", SendCallJs);
   if (state == nullptr) return RejectedPromise(env, STRAND_E_IO, "sendfile: cannot create the completion function");
   int32_t socketFd = strand_dup_fd(info[0].As<Napi::Number>().Int32Value());
   if (socketFd < 0) return RejectedPromise(env, socketFd, "sendfile: socket: " + LastError(socketFd));
@@ -762,11 +876,11 @@ Napi::Value Sendfile(const Napi::CallbackInfo& info) {
   napi_value promise;
   napi_create_promise(env, &ctx->deferred, &promise);
   ctx->state = Data(env)->send;
-  if (state->pending++ == 0) napi_ref_threadsafe_function(env, state->tsfn);
+  RefPending(env, *state);
   int32_t rc = strand_sendfile_submit(socketFd, regions.data(), n, ToInt64(info[3]), SendDone, ctx);
   if (rc != STRAND_OK) {
     // The engine closed the fds and will not call back.
-    if (--state->pending == 0) napi_unref_threadsafe_function(env, state->tsfn);
+    UnrefPending(env, *state);
     napi_reject_deferred(env, ctx->deferred, MakeError(env, rc, LastError(rc)));
     delete ctx;
   }

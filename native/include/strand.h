@@ -78,6 +78,15 @@ int32_t strand_log_configure(strand_log* log, const strand_log_config* cfg);
 int32_t strand_log_append(strand_log* log, const uint8_t* buf, size_t len, int32_t leader_epoch,
                           int32_t timestamp_type, int64_t now_ms, int32_t max_batch_bytes,
                           strand_append_result* out);
+/* The same append on one of the engine's append threads (STRAND_APPEND_THREADS, default
+ * 2); appends submitted with the same lane number run in submission order. On 0 the
+ * callback runs once, on that thread (result valid during the call when status is 0, text
+ * in msg otherwise), and buf must stay valid and unchanged until then; on an error return
+ * it is not called. */
+typedef void (*strand_append_cb)(void* ctx, int32_t status, const strand_append_result* result, const char* msg);
+int32_t strand_log_append_submit(strand_log* log, const uint8_t* buf, size_t len, int32_t leader_epoch,
+                                 int32_t timestamp_type, int64_t now_ms, int32_t max_batch_bytes, uint32_t lane,
+                                 strand_append_cb cb, void* ctx);
 /* Regions of whole batches starting at the batch that holds `offset`, up to max_bytes
  * (the first batch is returned whole even if larger when min_one_batch), never past
  * max_offset (exclusive; -1: the log end). *n_out regions written (at most cap; more

@@ -3,6 +3,7 @@
 
 #![allow(non_camel_case_types)]
 
+pub mod append_lanes;
 pub mod batch;
 pub mod crc32c;
 pub mod file_cache;
@@ -198,6 +199,37 @@ pub unsafe extern "C" fn strand_log_append(
         let data: &[u8] = if len == 0 { &[] } else { std::slice::from_raw_parts(buf, len) };
         *out = log.append(data, leader_epoch, timestamp_type, now_ms, max_batch_bytes)?;
         Ok(())
+    })
+}
+
+/// Mirrors `strand_append_cb` in strand.h.
+pub type strand_append_cb = Option<append_lanes::AppendCallback>;
+
+/// # Safety
+/// `buf` stays valid and unchanged until `cb` is called (once, on an append thread) after
+/// an OK return; on an error return `cb` is not called.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn strand_log_append_submit(
+    log: *mut strand_log,
+    buf: *const u8,
+    len: usize,
+    leader_epoch: i32,
+    timestamp_type: i32,
+    now_ms: i64,
+    max_batch_bytes: i32,
+    lane: u32,
+    cb: strand_append_cb,
+    ctx: *mut std::os::raw::c_void,
+) -> i32 {
+    ffi(|| {
+        let log = log_ref(log)?;
+        let Some(cb) = cb else { return Err(invalid("null callback")) };
+        if buf.is_null() && len > 0 {
+            return Err(invalid("null buffer"));
+        }
+        let job = append_lanes::AppendJob { log: log.share(), data: buf, len, leader_epoch, timestamp_type, now_ms, max_batch_bytes, cb, ctx };
+        append_lanes::submit(lane, job).map_err(|msg| Error::Io { context: "starting the append threads".into(), source: std::io::Error::other(msg) })
     })
 }
 

@@ -296,6 +296,12 @@ impl Log {
         })
     }
 
+    /// Another handle on the same log, for work done on other threads (append_lanes): it
+    /// sees close() like this one.
+    pub fn share(&self) -> Log {
+        Log { shared: Arc::clone(&self.shared) }
+    }
+
     pub fn append(
         &self,
         buf: &[u8],

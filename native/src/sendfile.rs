@@ -116,11 +116,7 @@ fn engine() -> Result<&'static Engine, String> {
 }
 
 fn thread_count() -> usize {
-    std::env::var("STRAND_SENDFILE_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .map(|n| n.clamp(1, MAX_THREADS))
-        .unwrap_or(DEFAULT_THREADS)
+    sys::env_threads("STRAND_SENDFILE_THREADS", DEFAULT_THREADS, MAX_THREADS)
 }
 
 fn start_engines() -> Result<Engines, String> {

@@ -112,3 +112,9 @@ pub const M_ARENA_MAX: c_int = -8;
 extern "C" {
     pub fn mallopt(param: c_int, value: c_int) -> c_int;
 }
+
+/// A thread count from environment variable `name`, clamped to 1..=max; `default` when unset
+/// or not a number.
+pub fn env_threads(name: &str, default: usize, max: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.trim().parse::<usize>().ok()).map(|n| n.clamp(1, max)).unwrap_or(default)
+}

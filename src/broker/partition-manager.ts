@@ -62,9 +62,24 @@ export class PartitionManager {
   /** Appends and wakes the fetches waiting on this partition. Throws StorageError. */
   append(topic: string, partition: number, log: Log, records: Buffer, options: AppendOptions): AppendResult {
     const result = log.append(records, options);
-    const listeners = this.appendListeners.get(`${topic}\u0000${partition}`);
-    if (listeners !== undefined) for (const listener of listeners) listener(result.bytes);
+    this.appended(topic, partition, result.bytes);
     return result;
+  }
+
+  /**
+   * The same with the page-cache write off the JS thread (Log.appendAsync); rejects with
+   * StorageError. The caller keeps one append per log in flight, so that they land in order.
+   */
+  appendAsync(topic: string, partition: number, log: Log, records: Buffer, options: AppendOptions): Promise<AppendResult> {
+    return log.appendAsync(records, options).then((result) => {
+      this.appended(topic, partition, result.bytes);
+      return result;
+    });
+  }
+
+  private appended(topic: string, partition: number, bytes: number): void {
+    const listeners = this.appendListeners.get(`${topic}\u0000${partition}`);
+    if (listeners !== undefined) for (const listener of listeners) listener(bytes);
   }
 
   /** Calls `listener` after every append to the partition until the returned function is called. */

@@ -32,6 +32,10 @@ export interface LogOpenOptions extends Partial<LogConfig> {
 const TIMESTAMP_TYPE_CODE = { CreateTime: 0, LogAppendTime: 1 } as const;
 const DEFAULT_REGION_SLOTS = 32;
 
+function timestampTypeCode(opts: AppendOptions | undefined): number {
+  return opts?.timestampType === 'LogAppendTime' ? TIMESTAMP_TYPE_CODE.LogAppendTime : TIMESTAMP_TYPE_CODE.CreateTime;
+}
+
 // Every call fills these and its caller copies what it needs out before the next call (the
 // JS thread is single), so all logs share them: 10,000 partitions need no 10,000 arrays.
 const sharedResult = new Float64Array(APPEND_RESULT_SLOTS);
@@ -103,11 +107,30 @@ export class Log {
    * The buffer is validated as a whole first: on error nothing is appended.
    */
   append(buffer: Buffer, opts?: AppendOptions): AppendResult {
-    const timestampType = opts?.timestampType === 'LogAppendTime' ? TIMESTAMP_TYPE_CODE.LogAppendTime : TIMESTAMP_TYPE_CODE.CreateTime;
-    this.native.append(buffer, opts?.leaderEpoch ?? 0, timestampType, opts?.nowMs ?? Date.now(), opts?.maxBatchBytes ?? 0);
-    const r = this.result;
+    this.native.append(buffer, opts?.leaderEpoch ?? 0, timestampTypeCode(opts), opts?.nowMs ?? Date.now(), opts?.maxBatchBytes ?? 0);
+    return this.appended(this.result);
+  }
+
+  /**
+   * The same append, with the write to the page cache done on a libuv pool thread while
+   * the JS thread goes on (appends to different logs overlap). `buffer` must not change
+   * until the promise settles. Appends to one log land in the order they were called only
+   * if each waits for the one before: the engine orders them by its lock alone.
+   */
+  appendAsync(buffer: Buffer, opts?: AppendOptions): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new StorageError('CLOSED', 'the log is closed'));
+    return this.native
+      .appendAsync(buffer, opts?.leaderEpoch ?? 0, timestampTypeCode(opts), opts?.nowMs ?? Date.now(), opts?.maxBatchBytes ?? 0)
+      .then((r) => this.appended(r));
+  }
+
+  /** Follows up an append (idle-file sweep, flush policy) and reads its result slots. */
+  private appended(r: Float64Array): AppendResult {
     if (r[AppendSlot.ParkedFds] !== 0) scheduleSweep();
-    if (r[AppendSlot.NeedsFlush] !== 0) this.backgroundFlush();
+    // an async append may finish after close(), which already flushed
+    if (this.closed) {
+      // nothing to arm
+    } else if (r[AppendSlot.NeedsFlush] !== 0) this.backgroundFlush();
     else if (this.flushTimer === null && isFlushPolicySet(this.currentConfig.flushMs)) this.armFlushTimer();
     return {
       baseOffset: r[AppendSlot.BaseOffset],

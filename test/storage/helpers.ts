@@ -2,8 +2,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildRecordBatch } from '../../src/storage/index.js';
-import type { PlainRecord } from '../../src/storage/index.js';
+import { buildRecordBatch, parseRecordBatches } from '../../src/storage/index.js';
+import type { Log, PlainRecord } from '../../src/storage/index.js';
 
 export function tempDir(prefix = 'strand-storage-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -46,4 +46,17 @@ export function batchFor(index: number): Buffer {
 /** Open file descriptors of this process (Linux). */
 export function openFdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** Every batch of the log from `from` on, read through readBuffers and parsed. */
+export function readAllBatches(log: Log, from = log.logStartOffset, chunkBytes = 50_000): ReturnType<typeof parseRecordBatches> {
+  const out: ReturnType<typeof parseRecordBatches> = [];
+  let next = from;
+  for (let guard = 0; next < log.logEndOffset && guard < 100_000; guard++) {
+    const batches = parseRecordBatches(Buffer.concat(log.readBuffers(next, chunkBytes)));
+    if (batches.length === 0) throw new Error(`read at ${next} returned nothing`);
+    out.push(...batches.filter((b) => b.lastOffset >= next));
+    next = batches[batches.length - 1]!.lastOffset + 1;
+  }
+  return out;
 }

@@ -3,22 +3,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildRecordBatch, Log, parseRecordBatches, StorageError } from '../../src/storage/index.js';
-import { batchFor, recordsFor, removeDir, tempDir } from './helpers.js';
+import { batchFor, readAllBatches, recordsFor, removeDir, tempDir } from './helpers.js';
 
 const BATCHES = 3000;
 
-/** Reads the whole log through readBuffers and returns every parsed batch. */
-function readAll(log: Log, from = log.logStartOffset): ReturnType<typeof parseRecordBatches> {
-  const out: ReturnType<typeof parseRecordBatches> = [];
-  let next = from;
-  for (let guard = 0; next < log.logEndOffset && guard < 100_000; guard++) {
-    const batches = parseRecordBatches(Buffer.concat(log.readBuffers(next, 50_000)));
-    assert.ok(batches.length > 0, `read at ${next} returned nothing`);
-    out.push(...batches.filter((b) => b.lastOffset >= next));
-    next = batches[batches.length - 1].lastOffset + 1;
-  }
-  return out;
-}
+const readAll = readAllBatches;
 
 function checkBatches(batches: ReturnType<typeof parseRecordBatches>, firstIndex: number, count: number): void {
   assert.equal(batches.length, count);

@@ -36,8 +36,11 @@ const UNBOUNDED_MS = Number.MAX_SAFE_INTEGER;
 // Shared by every successful partition response (the encoder only reads it).
 const NO_RECORD_ERRORS: BatchIndexAndErrorMessage[] = [];
 
-// Per log, the last append still waiting for per-record checks (decompression) to finish.
-const pendingAppends = new WeakMap<Log, Promise<void>>();
+// Per log, the last append not yet handed to the engine (waiting for decompression or for
+// the append before it), and the last append not yet finished. The engine appends what it
+// is handed to one log in order.
+const unstarted = new WeakMap<Log, Promise<void>>();
+const unfinished = new WeakMap<Log, Promise<void>>();
 
 // Idempotent producers' state, per log: a deleted and re-created partition starts afresh.
 const producersByLog = new WeakMap<Log, PartitionProducers>();
@@ -224,12 +227,26 @@ async function checkRecords(records: Buffer, checks: RecordChecks): Promise<Reco
   return summarize(errorCode, recordErrors);
 }
 
-/** Appends one partition's batches (after every check has passed) and builds its response. */
-function appendPartition(ctx: RequestContext, topic: string, log: Log, index: number, records: Buffer, config: TopicConfig, version: number): PartitionProduceResponse {
+/**
+ * Appends one partition's batches (after every check has passed) and builds its response.
+ * The write runs off the JS thread. The caller starts it only after earlier appends to the
+ * partition were handed to the engine (so batches land in order) and, for an idempotent
+ * batch, finished (so the sequence check sees every earlier batch).
+ */
+function appendPartition(
+  ctx: RequestContext,
+  topic: string,
+  log: Log,
+  index: number,
+  records: Buffer,
+  config: TopicConfig,
+  version: number,
+): PartitionProduceResponse | Promise<PartitionProduceResponse> {
+  if (log.isClosed) return partitionError(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
   const nowMs = Date.now();
   // Idempotence: only single-batch appends (every v3+ request) carry a checkable sequence.
   const producerId = readInt64(records, PRODUCER_ID_OFFSET);
-  const idempotent = producerId >= 0 && version >= SINGLE_BATCH_MIN_VERSION;
+  const idempotent = isIdempotent(records, version);
   let producers: PartitionProducers | undefined;
   let epoch = 0;
   let firstSequence = 0;
@@ -258,31 +275,29 @@ function appendPartition(ctx: RequestContext, topic: string, log: Log, index: nu
       };
     }
   }
-  try {
-    const result = ctx.services.partitions.append(topic, index, log, records, {
-      timestampType: config.messageTimestampType,
-      nowMs,
-      maxBatchBytes: config.maxMessageBytes,
-    });
-    if (producers !== undefined) {
-      producers.record(producerId, epoch, firstSequence, lastOffsetDelta, result.baseOffset, result.logAppendTimeMs, nowMs, ctx.services.config.producerIdExpirationMs);
-    }
-    return {
-      index,
-      errorCode: ErrorCode.NONE,
-      baseOffset: result.baseOffset,
-      logAppendTimeMs: result.logAppendTimeMs,
-      logStartOffset: result.logStartOffset,
-      recordErrors: NO_RECORD_ERRORS,
-      errorMessage: null,
-    };
-  } catch (err) {
-    if (err instanceof StorageError) {
-      if (err.code === 'IO' || err.code === 'CLOSED') ctx.log.error({ topic, partition: index, err: err.message }, 'append failed');
-      return partitionError(index, err.kafkaErrorCode, err.message);
-    }
-    throw err;
-  }
+  const options = { timestampType: config.messageTimestampType, nowMs, maxBatchBytes: config.maxMessageBytes };
+  return ctx.services.partitions.appendAsync(topic, index, log, records, options).then(
+    (result): PartitionProduceResponse | Promise<PartitionProduceResponse> => {
+      if (producers !== undefined) {
+        producers.record(producerId, epoch, firstSequence, lastOffsetDelta, result.baseOffset, result.logAppendTimeMs, nowMs, ctx.services.config.producerIdExpirationMs);
+      }
+      return durable(log, config, {
+        index,
+        errorCode: ErrorCode.NONE,
+        baseOffset: result.baseOffset,
+        logAppendTimeMs: result.logAppendTimeMs,
+        logStartOffset: result.logStartOffset,
+        recordErrors: NO_RECORD_ERRORS,
+        errorMessage: null,
+      });
+    },
+    (err: unknown) => {
+      if (!(err instanceof StorageError)) throw err;
+      if (err.code === 'IO' || (err.code === 'CLOSED' && !log.isClosed)) ctx.log.error({ topic, partition: index, err: err.message }, 'append failed');
+      // a log closed under the append: its topic was deleted
+      return partitionError(index, err.code === 'CLOSED' ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : err.kafkaErrorCode, err.message);
+    },
+  );
 }
 
 /**
@@ -317,30 +332,57 @@ function producePartition(
   const bad = checkBatches(records, version, config.maxMessageBytes, `${topic}-${index}`);
   if (bad !== null) return partitionError(index, bad.errorCode, bad.message);
   const checks = recordChecksFor(config);
-  const earlier = pendingAppends.get(log);
   const compressed = anyCompressed(records!);
   if (!compressed) {
     const failed = checkRecordsSync(records!, checks);
     if (failed !== null) return partitionError(index, failed.errorCode, failed.message, failed.recordErrors);
-    if (earlier === undefined) return durable(log, config, appendPartition(ctx, topic, log, index, records!, config, version));
   }
-  // Decompression runs now, in parallel with others; the append waits for the appends of
-  // earlier requests to this partition, so that batches land in the order they arrived.
-  const checked = compressed ? checkRecords(records!, checks) : null;
-  const done = Promise.all([earlier, checked]).then(([, failed]) => {
-    if (failed != null) return partitionError(index, failed.errorCode, failed.message, failed.recordErrors);
-    if (log.isClosed) return partitionError(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
-    return durable(log, config, appendPartition(ctx, topic, log, index, records!, config, version));
-  });
-  const settled = done.then(
-    () => undefined,
-    () => undefined,
-  );
-  pendingAppends.set(log, settled);
-  void settled.then(() => {
-    if (pendingAppends.get(log) === settled) pendingAppends.delete(log);
-  });
+  // What this append waits for before it is handed to the engine: appends of earlier
+  // requests to this partition still waiting (so that batches land in the order they
+  // arrived), for an idempotent batch the completion of every earlier append (its sequence
+  // check must see them), and its own decompressed checks.
+  const earlierStart = unstarted.get(log);
+  const earlierDone = isIdempotent(records!, version) ? unfinished.get(log) : undefined;
+  let done: PartitionProduceResponse | Promise<PartitionProduceResponse>;
+  if (earlierStart === undefined && earlierDone === undefined && !compressed) {
+    done = appendPartition(ctx, topic, log, index, records!, config, version);
+  } else {
+    let started!: () => void;
+    const start = new Promise<void>((resolve) => (started = resolve));
+    track(unstarted, log, start);
+    // decompression starts now, in parallel with the waiting
+    done = Promise.all([earlierStart, earlierDone, compressed ? checkRecords(records!, checks) : null]).then(([, , failed]) => {
+      try {
+        if (failed !== null) return partitionError(index, failed.errorCode, failed.message, failed.recordErrors);
+        return appendPartition(ctx, topic, log, index, records!, config, version);
+      } finally {
+        started();
+      }
+    });
+  }
+  if (done instanceof Promise) {
+    track(
+      unfinished,
+      log,
+      done.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+  }
   return done;
+}
+
+/** Makes `settles` the log's latest entry in `map` until it settles. It must not reject. */
+function track(map: WeakMap<Log, Promise<void>>, log: Log, settles: Promise<void>): void {
+  map.set(log, settles);
+  void settles.then(() => {
+    if (map.get(log) === settles) map.delete(log);
+  });
+}
+
+function isIdempotent(records: Buffer, version: number): boolean {
+  return version >= SINGLE_BATCH_MIN_VERSION && readInt64(records, PRODUCER_ID_OFFSET) >= 0;
 }
 
 /**
@@ -348,7 +390,7 @@ function producePartition(
  * after the fsync (as Kafka does), so an acknowledged record survives a power loss.
  */
 function durable(log: Log, config: TopicConfig, response: PartitionProduceResponse): PartitionProduceResponse | Promise<PartitionProduceResponse> {
-  if (response.errorCode !== ErrorCode.NONE || config.flushMessages >= Number.MAX_SAFE_INTEGER) return response;
+  if (response.errorCode !== ErrorCode.NONE || config.flushMessages >= Number.MAX_SAFE_INTEGER || log.isClosed) return response;
   if (log.logEndOffset - log.recoveryPoint < config.flushMessages) return response;
   return log.flush().then(
     () => response,
