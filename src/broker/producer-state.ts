@@ -9,12 +9,19 @@ import { ErrorCode } from '../protocol/index';
 export const REMEMBERED_BATCHES = 5;
 const INT32_MAX = 0x7fff_ffff;
 
-interface BatchRecord {
+/**
+ * One batch of a producer. Taken when the batch is handed to the log (so that the
+ * producer's next batch, pipelined behind it, checks against it) and given its offsets when
+ * the append finishes; `baseOffset` is -1 until then.
+ */
+export interface BatchRecord {
   firstSequence: number;
   lastSequence: number;
   baseOffset: number;
   lastOffset: number;
   logAppendTimeMs: number;
+  /** The producer's last sequence before this batch, restored if its append fails. */
+  readonly previousLastSequence: number;
 }
 
 interface ProducerEntry {
@@ -30,7 +37,8 @@ interface ProducerEntry {
 /** What checking a batch against its producer's state found. */
 export type SequenceCheck =
   | { readonly kind: 'append' }
-  | { readonly kind: 'duplicate'; readonly baseOffset: number; readonly lastOffset: number; readonly logAppendTimeMs: number }
+  /** A retry of a remembered batch (its baseOffset is -1 while its append still runs). */
+  | { readonly kind: 'duplicate'; readonly batch: BatchRecord }
   | { readonly kind: 'error'; readonly errorCode: number; readonly message: string };
 
 const APPEND: SequenceCheck = { kind: 'append' };
@@ -72,7 +80,7 @@ export class PartitionProducers {
     for (let i = 0; i < entry.count; i++) {
       const b = entry.batches[(entry.head + i) % REMEMBERED_BATCHES]!;
       if (b.firstSequence === firstSequence && b.lastSequence === lastSequence) {
-        return { kind: 'duplicate', baseOffset: b.baseOffset, lastOffset: b.lastOffset, logAppendTimeMs: b.logAppendTimeMs };
+        return { kind: 'duplicate', batch: b };
       }
     }
     if (!inSequence(entry.lastSequence, firstSequence)) {
@@ -85,17 +93,12 @@ export class PartitionProducers {
     return APPEND;
   }
 
-  /** Records an appended batch; drops producers idle for `expirationMs` now and then. */
-  record(
-    producerId: number,
-    epoch: number,
-    firstSequence: number,
-    lastOffsetDelta: number,
-    baseOffset: number,
-    logAppendTimeMs: number,
-    nowMs: number,
-    expirationMs: number,
-  ): void {
+  /**
+   * Takes the sequence of a batch that passed check() and is being appended; complete() or
+   * abort() it when the append has finished. Drops producers idle for `expirationMs` now
+   * and then.
+   */
+  reserve(producerId: number, epoch: number, firstSequence: number, lastOffsetDelta: number, nowMs: number, expirationMs: number): BatchRecord {
     let entry = this.producers.get(producerId);
     if (entry === undefined) {
       entry = { epoch, batches: [], head: 0, count: 0, lastSequence: -1, lastSeenMs: nowMs };
@@ -107,23 +110,41 @@ export class PartitionProducers {
       entry.count = 0;
     }
     const lastSequence = lastSequenceOf(firstSequence, lastOffsetDelta);
-    let slot: BatchRecord;
+    // A new record each time: a slot evicted while its append runs may still be completed.
+    const batch: BatchRecord = { firstSequence, lastSequence, baseOffset: -1, lastOffset: -1, logAppendTimeMs: -1, previousLastSequence: entry.lastSequence };
     if (entry.count < REMEMBERED_BATCHES) {
-      const at = (entry.head + entry.count) % REMEMBERED_BATCHES;
-      slot = entry.batches[at] ??= { firstSequence: 0, lastSequence: 0, baseOffset: 0, lastOffset: 0, logAppendTimeMs: -1 };
+      entry.batches[(entry.head + entry.count) % REMEMBERED_BATCHES] = batch;
       entry.count++;
     } else {
       // Full: the oldest slot becomes the newest.
-      slot = entry.batches[entry.head]!;
+      entry.batches[entry.head] = batch;
       entry.head = (entry.head + 1) % REMEMBERED_BATCHES;
     }
-    slot.firstSequence = firstSequence;
-    slot.lastSequence = lastSequence;
-    slot.baseOffset = baseOffset;
-    slot.lastOffset = baseOffset + lastOffsetDelta;
-    slot.logAppendTimeMs = logAppendTimeMs;
     entry.lastSequence = lastSequence;
     entry.lastSeenMs = nowMs;
+    return batch;
+  }
+
+  /** The batch's append finished: a retry of it is answered with these offsets. */
+  complete(batch: BatchRecord, baseOffset: number, lastOffsetDelta: number, logAppendTimeMs: number): void {
+    batch.baseOffset = baseOffset;
+    batch.lastOffset = baseOffset + lastOffsetDelta;
+    batch.logAppendTimeMs = logAppendTimeMs;
+  }
+
+  /**
+   * The batch's append failed: when it is still the producer's newest, its sequence is
+   * given back, as if it had been refused by check(). A producer whose only batch it was is
+   * forgotten again.
+   */
+  abort(producerId: number, batch: BatchRecord): void {
+    const entry = this.producers.get(producerId);
+    if (entry === undefined || entry.count === 0) return;
+    const newestAt = (entry.head + entry.count - 1) % REMEMBERED_BATCHES;
+    if (entry.batches[newestAt] !== batch) return;
+    entry.count--;
+    entry.lastSequence = batch.previousLastSequence;
+    if (entry.count === 0 && entry.lastSequence === -1) this.producers.delete(producerId);
   }
 
   private sweep(nowMs: number, expirationMs: number): void {

@@ -241,6 +241,43 @@ describe('Produce', () => {
     assert.equal(stale.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
   });
 
+  test('idempotent batches pipelined on one partition: each follows the one before, a retry sent right behind its original gets its offsets', async () => {
+    const init = await client.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 });
+    const pid = init.producerId;
+    const log = tb.broker.services.partitions.getLog('p', 0)!;
+    const start = log.logEndOffset;
+    const count = 50;
+    const sends: Array<ReturnType<typeof produce>> = [];
+    for (let i = 0; i < count; i++) {
+      const b = batch(records(2), { producerId: pid, producerEpoch: 0, baseSequence: i * 2 });
+      sends.push(produce('p', 0, b));
+      // every tenth batch is sent twice in a row, as a retry on the same connection
+      if (i % 10 === 0) sends.push(produce('p', 0, b));
+    }
+    const answers = await Promise.all(sends);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const a = answers[at++]!;
+      assert.equal(a.errorCode, ErrorCode.NONE, `batch ${i}: ${JSON.stringify(a)}`);
+      assert.equal(a.baseOffset, start + i * 2, `batch ${i}`);
+      if (i % 10 === 0) {
+        const retry = answers[at++]!;
+        assert.equal(retry.errorCode, ErrorCode.NONE);
+        assert.equal(retry.baseOffset, a.baseOffset, `retry of batch ${i}`);
+      }
+    }
+    assert.equal(log.logEndOffset, start + count * 2, 'no duplicate was written');
+    // A corrupt batch gives its sequence back: the same sequence, intact, goes in next.
+    const next = batch(records(1), { producerId: pid, producerEpoch: 0, baseSequence: count * 2 });
+    const corrupt = Buffer.from(next);
+    corrupt[corrupt.length - 1] ^= 0xff;
+    const bad = await produce('p', 0, corrupt);
+    assert.equal(bad.errorCode, ErrorCode.CORRUPT_MESSAGE);
+    const good = await produce('p', 0, next);
+    assert.equal(good.errorCode, ErrorCode.NONE);
+    assert.equal(good.baseOffset, start + count * 2);
+  });
+
   test('the records are stored byte for byte (offsets aside) and read back', async () => {
     const sent = batch(records(10, 'bytes'));
     const r = await produce('p', 0, sent);

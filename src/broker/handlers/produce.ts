@@ -10,7 +10,7 @@ import type { PartitionProduceData } from '../../protocol/generated/produce-requ
 import type { BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse } from '../../protocol/generated/produce-response';
 import { StorageError, type Log } from '../../storage/index';
 import { defineHandler, type RequestContext } from '../api-handler';
-import { PartitionProducers } from '../producer-state';
+import { PartitionProducers, type BatchRecord } from '../producer-state';
 import { BATCH_HEADER_BYTES, batchCompression, readInt64, scanRecords, visitRecords, type RecordVisitor } from '../record-scan';
 
 // Record batch v2 header fields read here (DefaultRecordBatch layout).
@@ -37,10 +37,11 @@ const UNBOUNDED_MS = Number.MAX_SAFE_INTEGER;
 const NO_RECORD_ERRORS: BatchIndexAndErrorMessage[] = [];
 
 // Per log, the last append not yet handed to the engine (waiting for decompression or for
-// the append before it), and the last append not yet finished. The engine appends what it
-// is handed to one log in order.
+// the append before it). The engine appends what it is handed to one log in order.
 const unstarted = new WeakMap<Log, Promise<void>>();
-const unfinished = new WeakMap<Log, Promise<void>>();
+
+// The answers of idempotent batches whose appends still run, for retries that arrive meanwhile.
+const runningOutcomes = new WeakMap<BatchRecord, Promise<PartitionProduceResponse>>();
 
 // Idempotent producers' state, per log: a deleted and re-created partition starts afresh.
 const producersByLog = new WeakMap<Log, PartitionProducers>();
@@ -230,8 +231,8 @@ async function checkRecords(records: Buffer, checks: RecordChecks): Promise<Reco
 /**
  * Appends one partition's batches (after every check has passed) and builds its response.
  * The write runs off the JS thread. The caller starts it only after earlier appends to the
- * partition were handed to the engine (so batches land in order) and, for an idempotent
- * batch, finished (so the sequence check sees every earlier batch).
+ * partition were handed to the engine, so batches land in order and an idempotent batch's
+ * sequence check sees every earlier batch (their sequences are taken at hand-over).
  */
 function appendPartition(
   ctx: RequestContext,
@@ -248,8 +249,7 @@ function appendPartition(
   const producerId = readInt64(records, PRODUCER_ID_OFFSET);
   const idempotent = isIdempotent(records, version);
   let producers: PartitionProducers | undefined;
-  let epoch = 0;
-  let firstSequence = 0;
+  let reserved: BatchRecord | undefined;
   let lastOffsetDelta = 0;
   if (idempotent) {
     producers = producersByLog.get(log);
@@ -257,30 +257,36 @@ function appendPartition(
       producers = new PartitionProducers();
       producersByLog.set(log, producers);
     }
-    epoch = records.readInt16BE(PRODUCER_EPOCH_OFFSET);
-    firstSequence = records.readInt32BE(BASE_SEQUENCE_OFFSET);
+    const epoch = records.readInt16BE(PRODUCER_EPOCH_OFFSET);
+    const firstSequence = records.readInt32BE(BASE_SEQUENCE_OFFSET);
     lastOffsetDelta = records.readInt32BE(LAST_OFFSET_DELTA_OFFSET);
     const found = producers.check(producerId, epoch, firstSequence, lastOffsetDelta);
     if (found.kind === 'error') return partitionError(index, found.errorCode, found.message);
     if (found.kind === 'duplicate') {
+      const original = found.batch;
+      // A retry of a batch whose append still runs gets that append's answer.
+      if (original.baseOffset < 0) {
+        const outcome = runningOutcomes.get(original);
+        if (outcome !== undefined) return outcome.then((r) => ({ ...r, index }));
+      }
       // A retry of a batch already written: answer with where it went, write nothing.
       return {
         index,
         errorCode: ErrorCode.NONE,
-        baseOffset: found.baseOffset,
-        logAppendTimeMs: found.logAppendTimeMs,
+        baseOffset: original.baseOffset,
+        logAppendTimeMs: original.logAppendTimeMs,
         logStartOffset: log.logStartOffset,
         recordErrors: NO_RECORD_ERRORS,
         errorMessage: null,
       };
     }
+    // The sequence is taken now, so that the producer's next batch can follow at once.
+    reserved = producers.reserve(producerId, epoch, firstSequence, lastOffsetDelta, nowMs, ctx.services.config.producerIdExpirationMs);
   }
   const options = { timestampType: config.messageTimestampType, nowMs, maxBatchBytes: config.maxMessageBytes };
-  return ctx.services.partitions.appendAsync(topic, index, log, records, options).then(
+  const outcome = ctx.services.partitions.appendAsync(topic, index, log, records, options).then(
     (result): PartitionProduceResponse | Promise<PartitionProduceResponse> => {
-      if (producers !== undefined) {
-        producers.record(producerId, epoch, firstSequence, lastOffsetDelta, result.baseOffset, result.logAppendTimeMs, nowMs, ctx.services.config.producerIdExpirationMs);
-      }
+      if (reserved !== undefined) producers!.complete(reserved, result.baseOffset, lastOffsetDelta, result.logAppendTimeMs);
       return durable(log, config, {
         index,
         errorCode: ErrorCode.NONE,
@@ -292,12 +298,15 @@ function appendPartition(
       });
     },
     (err: unknown) => {
+      if (reserved !== undefined) producers!.abort(producerId, reserved);
       if (!(err instanceof StorageError)) throw err;
       if (err.code === 'IO' || (err.code === 'CLOSED' && !log.isClosed)) ctx.log.error({ topic, partition: index, err: err.message }, 'append failed');
       // a log closed under the append: its topic was deleted
       return partitionError(index, err.code === 'CLOSED' ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : err.kafkaErrorCode, err.message);
     },
   );
+  if (reserved !== undefined) runningOutcomes.set(reserved, outcome);
+  return outcome;
 }
 
 /**
@@ -339,19 +348,20 @@ function producePartition(
   }
   // What this append waits for before it is handed to the engine: appends of earlier
   // requests to this partition still waiting (so that batches land in the order they
-  // arrived), for an idempotent batch the completion of every earlier append (its sequence
-  // check must see them), and its own decompressed checks.
+  // arrived), and its own decompressed checks.
   const earlierStart = unstarted.get(log);
-  const earlierDone = isIdempotent(records!, version) ? unfinished.get(log) : undefined;
   let done: PartitionProduceResponse | Promise<PartitionProduceResponse>;
-  if (earlierStart === undefined && earlierDone === undefined && !compressed) {
+  if (earlierStart === undefined && !compressed) {
     done = appendPartition(ctx, topic, log, index, records!, config, version);
   } else {
     let started!: () => void;
     const start = new Promise<void>((resolve) => (started = resolve));
-    track(unstarted, log, start);
+    unstarted.set(log, start);
+    void start.then(() => {
+      if (unstarted.get(log) === start) unstarted.delete(log);
+    });
     // decompression starts now, in parallel with the waiting
-    done = Promise.all([earlierStart, earlierDone, compressed ? checkRecords(records!, checks) : null]).then(([, , failed]) => {
+    done = Promise.all([earlierStart, compressed ? checkRecords(records!, checks) : null]).then(([, failed]) => {
       try {
         if (failed !== null) return partitionError(index, failed.errorCode, failed.message, failed.recordErrors);
         return appendPartition(ctx, topic, log, index, records!, config, version);
@@ -360,25 +370,7 @@ function producePartition(
       }
     });
   }
-  if (done instanceof Promise) {
-    track(
-      unfinished,
-      log,
-      done.then(
-        () => undefined,
-        () => undefined,
-      ),
-    );
-  }
   return done;
-}
-
-/** Makes `settles` the log's latest entry in `map` until it settles. It must not reject. */
-function track(map: WeakMap<Log, Promise<void>>, log: Log, settles: Promise<void>): void {
-  map.set(log, settles);
-  void settles.then(() => {
-    if (map.get(log) === settles) map.delete(log);
-  });
 }
 
 function isIdempotent(records: Buffer, version: number): boolean {
