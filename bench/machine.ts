@@ -259,6 +259,43 @@ export async function measureEngine(dir: string, sustainedMiB: number): Promise<
 }
 
 /**
+ * The engine appending `mib` MiB of 64 KiB batches over 16 logs in `dir` on its append
+ * threads, logs left there (the caller removes them): the figure a produce phase is paired with.
+ */
+export async function measureEngineAppendKept(dir: string, mib: number): Promise<{ mbPerS: number | null; note: string }> {
+  if (!fs.existsSync(ENGINE_BENCH)) return { mbPerS: null, note: `not measured: ${ENGINE_BENCH} is missing` };
+  fs.mkdirSync(dir, { recursive: true });
+  const r = await runToCompletion(process.execPath, [ENGINE_BENCH], {
+    timeoutMs: 300_000,
+    env: { ...process.env, STRAND_BENCH_DIR: dir, STRAND_BENCH_SUSTAINED_MIB: String(mib), STRAND_BENCH_ONLY: 'append-kept' },
+  });
+  if (r.code !== 0) return { mbPerS: null, note: `not measured: bench/storage exited ${r.code ?? r.signal}: ${r.stderr.trim().slice(-200)}` };
+  const m = /^append 64 KiB batches, \d+ logs, \d+ MiB, append threads\s+([\d.]+) MB\/s$/m.exec(r.stdout);
+  return m === null ? { mbPerS: null, note: 'not found in bench/storage output' } : { mbPerS: Number(m[1]), note: m[0] };
+}
+
+/**
+ * Whether this is a VM whose balloon device reports freed memory to the host (virtio
+ * feature VIRTIO_BALLOON_F_REPORTING). There, memory freed a few seconds ago is handed back
+ * and faulted in again on its next use: writes into new page-cache pages cost several
+ * times more CPU than right after a delete (measured here: 4,993 MB/s 1 s after freeing
+ * 3 GiB, 931 MB/s after 10 s).
+ */
+export function freePageReporting(root = '/sys/bus/virtio/devices'): boolean {
+  try {
+    for (const dev of fs.readdirSync(root)) {
+      const id = fs.readFileSync(path.join(root, dev, 'device'), 'utf8').trim();
+      if (id !== '0x0005') continue; // virtio-balloon
+      const features = fs.readFileSync(path.join(root, dev, 'features'), 'utf8').trim();
+      if (features[5] === '1') return true;
+    }
+  } catch {
+    // no virtio bus: not such a VM
+  }
+  return false;
+}
+
+/**
  * Writes dirty page-cache data back (sync) so that a produce phase does not start behind
  * the previous phase's writeback: with gigabytes still dirty, page-cache writes cost
  * several times more CPU (measured here: 2,049 MB/s appending 5 GB from a clean state,

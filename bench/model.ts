@@ -54,6 +54,11 @@ export interface Sample {
   /** Settings particular to this sample: partitions, offered rate, connections ... */
   settings: Record<string, string | number | boolean>;
   notes: string[];
+  /**
+   * Produce phases of the throughput workloads: the storage engine appending a phase's
+   * byte budget through its append threads just before the phase, in its own process.
+   */
+  pairedEngine?: { mbPerS: number; bytes: number };
 }
 
 export interface MachineLimit {
@@ -139,6 +144,8 @@ function latencySpread(samples: Sample[], kind: 'produce' | 'endToEnd'): Summary
   };
 }
 
+export const PAIRED_ENGINE_LIMIT = 'engine append (append threads) just before each repetition';
+
 /** Which limit a phase is read against: writes against the engine's append rate, reads against sendfile. */
 export function limitFor(phase: string, limits: readonly MachineLimit[]): MachineLimit | null {
   const byName = (name: string): MachineLimit | null => limits.find((l) => l.name === name && l.mbPerS !== null) ?? null;
@@ -154,6 +161,7 @@ export function summarize(samples: readonly Sample[], limits: readonly MachineLi
     const first = group[0]!;
     const usage = group.map((s) => s.broker).filter((b): b is BrokerUsage => b !== null);
     const mbPerS = spreadOf(group.map((s) => s.mbPerS));
+    const paired = group.map((s) => s.pairedEngine).filter((p): p is NonNullable<Sample['pairedEngine']> => p !== undefined);
     const limit = limitFor(first.phase, limits);
     const verifications = group.map((s) => s.verification).filter((v): v is Verification => v !== null);
     const latency: SummaryRow['latency'] = {};
@@ -171,7 +179,13 @@ export function summarize(samples: readonly Sample[], limits: readonly MachineLi
       cpuS: usage.length === 0 ? null : spreadOf(usage.map((u) => u.cpuS)),
       peakRssBytes: usage.length === 0 ? null : spreadOf(usage.map((u) => u.peakRssBytes)),
       latency,
-      limit: limit === null || limit.mbPerS === null ? null : { name: limit.name, mbPerS: limit.mbPerS, fraction: mbPerS.median / limit.mbPerS },
+      limit:
+        paired.length === group.length
+          ? // each repetition against its own engine run: the median of the ratios
+            { name: PAIRED_ENGINE_LIMIT, mbPerS: spreadOf(paired.map((p) => p.mbPerS)).median, fraction: spreadOf(group.map((s) => s.mbPerS / s.pairedEngine!.mbPerS)).median }
+          : limit === null || limit.mbPerS === null
+            ? null
+            : { name: limit.name, mbPerS: limit.mbPerS, fraction: mbPerS.median / limit.mbPerS },
       verified: verifications.length === 0 ? null : verifications.every((v) => v.ok),
       errors: group.reduce((n, s) => n + Object.values(s.errors).reduce((a, b) => a + b, 0), 0),
     });

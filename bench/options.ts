@@ -40,6 +40,11 @@ export interface BenchOptions {
   dataDir: string;
   machineLimits: boolean;
   engineBaseline: boolean;
+  /**
+   * Pause before every write phase (after the dirty-page writeback), or null: 10 s where the
+   * VM hands freed memory back to its host (virtio-balloon free page reporting), else 0.
+   */
+  settleMs: number | null;
   dropCaches: boolean;
   strandOverrides: string[];
   kafkaOverrides: string[];
@@ -85,7 +90,10 @@ options:
   --out=DIR               where the JSON and HTML go (default bench/results)
   --data-dir=DIR          parent of the temporary broker data dirs (default: the OS temp dir)
   --no-machine-limits     skip the disk / sendfile / memory-copy measurements
-  --no-engine             skip the storage engine baseline (bench/storage)
+  --no-engine             skip the storage engine baseline (bench/storage) and the engine run
+                          paired with each throughput repetition
+  --settle=10s            pause before every write phase, after writing dirty pages back
+                          (default 10s where the VM reports freed memory to its host, else 0)
   --no-drop-caches        never drop the page cache (catch-up "cold" is then labelled not cold)
   --strand-override=k=v   server.properties override for the strand target (repeatable)
   --kafka-override=k=v    server.properties override for kafka-home targets (repeatable)
@@ -174,6 +182,7 @@ export function defaultOptions(quick: boolean): BenchOptions {
     dataDir: os.tmpdir(),
     machineLimits: true,
     engineBaseline: true,
+    settleMs: null,
     dropCaches: true,
     strandOverrides: [],
     kafkaOverrides: [],
@@ -274,6 +283,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case 'no-engine':
         opts.engineBaseline = false;
+        break;
+      case 'settle':
+        opts.settleMs = parseDuration(value());
         break;
       case 'no-drop-caches':
         opts.dropCaches = false;

@@ -38,6 +38,8 @@ import {
   machineInfo,
   measureDiskWrite,
   measureEngine,
+  measureEngineAppendKept,
+  freePageReporting,
   measureLoopbackSendfile,
   measureMemoryCopy,
   toolVersions,
@@ -60,6 +62,8 @@ const READY_TIMEOUT_MS = 90_000;
 const CONSUMER_IDLE_TIMEOUT_MS = 30_000;
 /** The producer's max.request.size. */
 const MAX_REQUEST_BYTES = 1024 * 1024;
+/** The pause before write phases where freed memory goes back to the host (machine.ts). */
+const DEFAULT_SETTLE_MS = 10_000;
 /** Produce phases with a byte budget but no time budget (catch-up load) stop after this long. */
 const LOAD_TIME_LIMIT_MS = 30 * 60_000;
 const IDLE_OPEN_PARALLELISM = 50;
@@ -173,6 +177,8 @@ export class Runner {
   private perfTools: PerfTools | null = null;
   private kcatFile: string | null = null;
   private readonly scratchDir: string;
+  /** Pause before each write phase (options.settleMs resolved for this machine). */
+  private readonly settleMs: number;
 
   constructor(
     private readonly opts: BenchOptions,
@@ -185,6 +191,7 @@ export class Runner {
     this.workloads = selectWorkloads(workloadCatalog(scale), opts.workloads, opts.quick);
     fs.mkdirSync(opts.dataDir, { recursive: true });
     this.scratchDir = fs.mkdtempSync(path.join(opts.dataDir, 'strand-bench-scratch-'));
+    this.settleMs = opts.settleMs ?? (freePageReporting() ? DEFAULT_SETTLE_MS : 0);
   }
 
   private log(line: string): void {
@@ -277,6 +284,7 @@ export class Runner {
       'produce warm-up ms (not counted)': o.warmupMs,
       'produce drain grace ms (then unanswered requests are abandoned)': o.drainGraceMs,
       'max bytes per produce phase': o.maxBytesPerPhase,
+      'pause before each write phase ms': this.settleMs,
       'catch-up bytes': this.workloads.find((w) => w.kind === 'catchup')?.dataBytes ?? 0,
       'kcat / perf-tool bytes': this.workloads.find((w) => w.kind === 'kcat' || w.kind === 'kafka-perf')?.dataBytes ?? 0,
       'driver threads per role': o.driverThreads,
@@ -370,7 +378,7 @@ export class Runner {
     if (this.opts.engineBaseline) {
       this.progress.update('storage engine baseline', null, '(bench/storage, about 30 s)');
       // The sustained figure writes what one produce phase may write at most.
-      await writeBackDirtyPages();
+      await this.writeBackAndSettle('storage engine baseline');
       limits.push(...(await measureEngine(this.scratchDir, Math.round(this.opts.maxBytesPerPhase / MiB))));
     }
     if (limits.length > 0) this.log(limitsTable(limits));
@@ -513,9 +521,20 @@ export class Runner {
     };
   }
 
+  /**
+   * Writes dirty pages back, then waits settleMs, so that every write phase starts from the
+   * same state of the machine: no writeback of an earlier phase still running, and (on VMs
+   * that report freed memory to their host) no memory freed moments ago that the phase
+   * would get cheaper than the next one.
+   */
+  private async writeBackAndSettle(label: string): Promise<void> {
+    await this.withProgress(label, () => null, () => 'writing back dirty pages first', writeBackDirtyPages());
+    if (this.settleMs > 0) await this.withProgress(label, () => null, () => `pausing ${this.settleMs / 1000} s for freed memory to settle`, sleep(this.settleMs));
+  }
+
   /** Runs a max-rate produce phase with a progress bar. */
   private async produce(label: string, s: Session, spec: ProduceSpec, clientId: string): Promise<{ outcome: ProduceOutcome; usage: BrokerUsage | null; startedAt: string }> {
-    await this.withProgress(label, () => null, () => 'writing back dirty pages first', writeBackDirtyPages());
+    await this.writeBackAndSettle(label);
     const group = await prepareProducers(s.endpoint, spec, clientId);
     const startedAt = new Date().toISOString();
     const sampler = this.startSampler(s);
@@ -655,6 +674,7 @@ export class Runner {
 
   private async runThroughput(w: WorkloadDefinition, s: Session, rep: number): Promise<void> {
     const t = await this.newTopic(w, s, rep, w.partitions);
+    const pairedDir = path.join(this.scratchDir, 'paired-engine');
     const label = `${s.target.label} ${w.name} rep ${rep}`;
     const idle: KafkaConnection[] = [];
     const settings: Record<string, string | number | boolean> = { partitions: t.partitions, recordBytes: w.recordBytes, batchBytes: w.batchBytes, acks: w.acks === -1 ? 'all' : 1 };
@@ -674,6 +694,7 @@ export class Runner {
         settings['idleConnections'] = idle.length;
         if (s.target.pid !== null) settings['brokerRssWithIdleConnectionsMiB'] = Math.round(this.rssOf(s) / MiB);
       }
+      const engine = w.kind === 'throughput' && this.opts.engineBaseline ? await this.engineBeforeProduce(label, pairedDir) : null;
       const produced = await this.produce(`${label} produce`, s, this.produceSpec(w, t.topic, t.partitions), 'strand-bench');
       const notes = [...t.notes];
       if (w.idleConnections > 0) {
@@ -681,7 +702,7 @@ export class Runner {
         settings['idleConnectionsClosedByBroker'] = closed;
         if (closed > 0) notes.push(`${closed} of ${idle.length} idle connections were closed by the broker during the run`);
       }
-      this.produceSample(this.base(w, s, rep, 'produce'), produced, settings, notes);
+      const sample = this.produceSample(this.base(w, s, rep, 'produce'), produced, settings, notes);
       if (w.phases.includes('consume')) {
         const ends = endOffsetsFor(t.partitions, produced.outcome.endOffsets);
         const consumed = await this.consume(`${label} consume`, s, w, t.topic, t.partitions, ends, 1);
@@ -689,10 +710,34 @@ export class Runner {
         const extra = failures > 0 ? [`${failures} records were refused by the broker`] : [];
         this.consumeSample(this.base(w, s, rep, 'consume'), consumed, verifyCounts(produced.outcome.acked, consumed.outcome.consumed, 1, consumed.outcome.reachedEnd, extra), { partitions: t.partitions }, t.notes);
       }
+      if (engine !== null) this.pairWithEngine(sample, engine);
     } finally {
       for (const c of idle) c.close();
       await this.dropTopic(s, t.topic);
+      fs.rmSync(pairedDir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * The storage engine appending what a produce phase may write at most, through its append
+   * threads, in its own process, just before the phase and from the same settled state; its
+   * logs stay on disk until the repetition ends, so the phase gets no memory it gave back.
+   * The phase's ratio to it is the ratio of broker to engine on this machine at that time.
+   */
+  private async engineBeforeProduce(label: string, dir: string): Promise<{ mbPerS: number | null; note: string; bytes: number }> {
+    await this.writeBackAndSettle(label);
+    const mib = Math.round(this.opts.maxBytesPerPhase / MiB);
+    const engine = await this.withProgress(`${label} engine append`, () => null, () => `${mib} MiB through the engine alone`, measureEngineAppendKept(dir, mib));
+    return { ...engine, bytes: mib * MiB };
+  }
+
+  private pairWithEngine(sample: Sample, engine: { mbPerS: number | null; note: string; bytes: number }): void {
+    if (engine.mbPerS === null) {
+      sample.notes.push(`engine append before the phase: ${engine.note}`);
+      return;
+    }
+    sample.pairedEngine = { mbPerS: engine.mbPerS, bytes: engine.bytes };
+    this.log(`  ${sample.target.padEnd(16)} rep ${sample.repetition} engine append  ${fmtMBps(engine.mbPerS)} MB/s just before (produce is ${(sample.mbPerS / engine.mbPerS).toFixed(2)}x of it)`);
   }
 
   private rssOf(s: Session): number {
@@ -760,7 +805,7 @@ export class Runner {
         },
         'strand-bench-latency',
       );
-      await writeBackDirtyPages();
+      await this.writeBackAndSettle(label);
       readers.start();
       producers = await prepareProducers(
         s.endpoint,
@@ -839,7 +884,7 @@ export class Runner {
         },
         'strand-bench-fanout',
       );
-      await writeBackDirtyPages();
+      await this.writeBackAndSettle(label);
       readers.start();
       producers = await prepareProducers(s.endpoint, this.produceSpec(w, t.topic, t.partitions, { connections: 1, threads: 1 }), 'strand-bench-fanout');
       const startedAt = new Date().toISOString();

@@ -82,23 +82,29 @@ async function benchAppend(dir: string, batchBytes: number, totalBytes: number):
   line(`append ${batchBytes / 1024} KiB batches`, logRate / MiB, 'MB/s', writeRate / MiB, 'fs.writeSync same bytes');
 }
 
+/** 64 KiB batches, `totalBytes` of them round-robin over `logs` fresh logs in `dir`: bytes/s. */
+function appendRoundRobin(dir: string, logs: number, totalBytes: number): { rate: number; bytes: number; opened: Log[]; batch: Buffer } {
+  const value = Buffer.alloc(64 * 1024 - 80, 0x61);
+  const batch = buildRecordBatch([{ key: null, value }]);
+  const count = Math.floor(totalBytes / batch.length);
+  const bytes = count * batch.length;
+  const opened = Array.from({ length: logs }, (_, i) => Log.open(path.join(dir, `sustained-${i}`)));
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) opened[i % logs]!.append(batch);
+  return { rate: bytes / seconds(start), bytes, opened, batch };
+}
+
 /**
  * The same append, sustained: `totalBytes` spread round-robin over `logs` logs in one pass,
  * as a broker's produce phase writes them (dirty-page writeback and fresh page-cache pages
  * included, which a 256 MiB burst never meets). Baseline: fs.writeSync to as many files.
  */
 async function benchAppendSustained(dir: string, logs: number, totalBytes: number): Promise<void> {
-  const value = Buffer.alloc(64 * 1024 - 80, 0x61);
-  const batch = buildRecordBatch([{ key: null, value }]);
-  const count = Math.floor(totalBytes / batch.length);
-  const bytes = count * batch.length;
-  const opened = Array.from({ length: logs }, (_, i) => Log.open(path.join(dir, `sustained-${i}`)));
-  let start = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) opened[i % logs]!.append(batch);
-  const logRate = bytes / seconds(start);
+  const { rate: logRate, bytes, opened, batch } = appendRoundRobin(dir, logs, totalBytes);
+  const count = bytes / batch.length;
   await Promise.all(opened.map((l) => l.delete()));
   const fds = Array.from({ length: logs }, (_, i) => fs.openSync(path.join(dir, `sustained-${i}.bin`), 'w'));
-  start = process.hrtime.bigint();
+  const start = process.hrtime.bigint();
   for (let i = 0; i < count; i++) fs.writeSync(fds[i % logs]!, batch);
   const writeRate = bytes / seconds(start);
   for (let i = 0; i < logs; i++) {
@@ -106,6 +112,32 @@ async function benchAppendSustained(dir: string, logs: number, totalBytes: numbe
     fs.rmSync(path.join(dir, `sustained-${i}.bin`));
   }
   line(`append 64 KiB batches, ${logs} logs, ${Math.round(bytes / MiB)} MiB`, logRate / MiB, 'MB/s', writeRate / MiB, 'fs.writeSync same bytes');
+}
+
+/**
+ * The engine's own top append rate, for the suite to pair with a produce phase: `totalBytes`
+ * of 64 KiB batches over `logs` logs through appendAsync (the append threads a broker uses,
+ * a few appends in flight per log). The logs are left in `dir`, closed, so that the
+ * produce phase after it gets no page-cache memory this run gave back; the suite removes them.
+ */
+async function benchAppendKept(dir: string, logs: number, totalBytes: number): Promise<void> {
+  const value = Buffer.alloc(64 * 1024 - 80, 0x61);
+  const batch = buildRecordBatch([{ key: null, value }]);
+  const count = Math.floor(totalBytes / batch.length);
+  const opened = Array.from({ length: logs }, (_, i) => Log.open(path.join(dir, `kept-${i}`)));
+  const drive = async (log: Log, appends: number): Promise<void> => {
+    const inFlight: Array<Promise<unknown>> = [];
+    for (let i = 0; i < appends; i++) {
+      inFlight.push(log.appendAsync(batch));
+      if (inFlight.length >= 4) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+  };
+  const start = process.hrtime.bigint();
+  await Promise.all(opened.map((log, i) => drive(log, Math.floor(count / logs) + (i < count % logs ? 1 : 0))));
+  const rate = (count * batch.length) / seconds(start);
+  await Promise.all(opened.map((l) => l.close()));
+  console.log(`append 64 KiB batches, ${logs} logs, ${Math.round((count * batch.length) / MiB)} MiB, append threads ${(rate / MiB).toFixed(2).padStart(9)} MB/s`);
 }
 
 // Consumers in their own process, so neither side of the comparison shares its event loop.
@@ -235,6 +267,12 @@ async function benchSend(
 }
 
 async function main(): Promise<void> {
+  if (process.env.STRAND_BENCH_ONLY === 'append-kept') {
+    const dir = process.env.STRAND_BENCH_DIR;
+    if (dir === undefined) throw new Error('STRAND_BENCH_ONLY=append-kept needs STRAND_BENCH_DIR');
+    await benchAppendKept(dir, 16, Number(process.env.STRAND_BENCH_SUSTAINED_MIB ?? 2048) * MiB);
+    return;
+  }
   const dir = fs.mkdtempSync(path.join(process.env.STRAND_BENCH_DIR ?? os.tmpdir(), 'strand-bench-'));
   console.log(`strand storage bench: ${os.cpus().length} cpus, node ${process.version}, dir ${dir}`);
   try {

@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LatencyHistogram, summarizeLatencyNs } from '../../bench/histogram.js';
-import { limitFor, summarize, type MachineLimit, type Sample } from '../../bench/model.js';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { freePageReporting } from '../../bench/machine.js';
+import { limitFor, PAIRED_ENGINE_LIMIT, summarize, type MachineLimit, type Sample } from '../../bench/model.js';
 import { groupBy, median, spreadOf } from '../../bench/stats.js';
 
 test('median of odd and even counts, unsorted input left alone', () => {
@@ -127,4 +131,40 @@ test('limitFor falls back to the disk when the engine was not measured', () => {
   assert.equal(limitFor('produce', LIMITS.filter((l) => !l.name.startsWith('engine')))?.name, 'disk sequential write');
   assert.equal(limitFor('consume-cold', LIMITS)?.name, 'loopback sendfile');
   assert.equal(limitFor('end-to-end', LIMITS), null);
+});
+
+test('summary: produce phases paired with an engine run are read against it, as the median of per-repetition ratios', () => {
+  const rows = summarize(
+    [
+      sample({ repetition: 1, mbPerS: 300, pairedEngine: { mbPerS: 600, bytes: 1 } }),
+      sample({ repetition: 2, mbPerS: 900, pairedEngine: { mbPerS: 1000, bytes: 1 } }),
+      sample({ repetition: 3, mbPerS: 400, pairedEngine: { mbPerS: 2000, bytes: 1 } }),
+    ],
+    LIMITS,
+  );
+  // ratios 0.5, 0.9, 0.2: median 0.5 (not 400 / 1000)
+  assert.deepEqual(rows[0]!.limit, { name: PAIRED_ENGINE_LIMIT, mbPerS: 1000, fraction: 0.5 });
+  // one repetition without its engine run: the whole row falls back to the machine limit
+  const partial = summarize([sample({ mbPerS: 200, pairedEngine: { mbPerS: 400, bytes: 1 } }), sample({ repetition: 2, mbPerS: 200 })], LIMITS);
+  assert.deepEqual(partial[0]!.limit, { name: 'engine append (64 KiB batches)', mbPerS: 400, fraction: 0.5 });
+});
+
+test('free page reporting is read from the virtio balloon device features', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'strand-virtio-'));
+  try {
+    const device = (name: string, id: string, features: string): void => {
+      fs.mkdirSync(path.join(root, name));
+      fs.writeFileSync(path.join(root, name, 'device'), `${id}\n`);
+      fs.writeFileSync(path.join(root, name, 'features'), `${features}\n`);
+    };
+    device('virtio0', '0x0002', '0000011111');
+    assert.equal(freePageReporting(root), false, 'a block device with bit 5 set is not a balloon');
+    device('virtio1', '0x0005', '0110000000');
+    assert.equal(freePageReporting(root), false, 'a balloon without VIRTIO_BALLOON_F_REPORTING');
+    fs.writeFileSync(path.join(root, 'virtio1', 'features'), '0110010100\n');
+    assert.equal(freePageReporting(root), true);
+    assert.equal(freePageReporting(path.join(root, 'missing')), false);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });

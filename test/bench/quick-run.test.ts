@@ -24,6 +24,7 @@ test('a quick run against Strand reads back every record it produced', { timeout
       '--no-machine-limits',
       '--no-engine',
       '--no-drop-caches',
+      '--settle=0s',
       '--duration=1500ms',
       '--warmup=200ms',
       '--max-bytes=4MiB',
