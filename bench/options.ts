@@ -45,6 +45,8 @@ export interface BenchOptions {
    * VM hands freed memory back to its host (virtio-balloon free page reporting), else 0.
    */
   settleMs: number | null;
+  /** Pair each throughput repetition with an engine-only append run just before it. */
+  pairEngine: boolean;
   dropCaches: boolean;
   strandOverrides: string[];
   kafkaOverrides: string[];
@@ -90,8 +92,9 @@ options:
   --out=DIR               where the JSON and HTML go (default bench/results)
   --data-dir=DIR          parent of the temporary broker data dirs (default: the OS temp dir)
   --no-machine-limits     skip the disk / sendfile / memory-copy measurements
-  --no-engine             skip the storage engine baseline (bench/storage) and the engine run
-                          paired with each throughput repetition
+  --no-engine             skip the storage engine baseline (bench/storage)
+  --pair-engine           before each throughput repetition, the engine alone appends a phase's
+                          budget through its append threads; that phase is read against it
   --settle=10s            pause before every write phase, after writing dirty pages back
                           (default 10s where the VM reports freed memory to its host, else 0)
   --no-drop-caches        never drop the page cache (catch-up "cold" is then labelled not cold)
@@ -183,6 +186,7 @@ export function defaultOptions(quick: boolean): BenchOptions {
     machineLimits: true,
     engineBaseline: true,
     settleMs: null,
+    pairEngine: false,
     dropCaches: true,
     strandOverrides: [],
     kafkaOverrides: [],
@@ -283,6 +287,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case 'no-engine':
         opts.engineBaseline = false;
+        break;
+      case 'pair-engine':
+        opts.pairEngine = true;
         break;
       case 'settle':
         opts.settleMs = parseDuration(value());

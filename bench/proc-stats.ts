@@ -37,6 +37,16 @@ export function parseStatusKb(status: string, field: string): number | null {
   return m === null ? null : Number(m[1]) * 1024;
 }
 
+/** VmRSS of a process in KiB, or null when it is gone. */
+export function rssKiB(pid: number): number | null {
+  try {
+    const rss = parseStatusKb(fs.readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS');
+    return rss === null ? null : rss / 1024;
+  } catch {
+    return null;
+  }
+}
+
 export function readCpuSeconds(pid: number): number {
   return parseStatCpuTicks(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')) / clockTicksPerSecond();
 }

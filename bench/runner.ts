@@ -694,7 +694,7 @@ export class Runner {
         settings['idleConnections'] = idle.length;
         if (s.target.pid !== null) settings['brokerRssWithIdleConnectionsMiB'] = Math.round(this.rssOf(s) / MiB);
       }
-      const engine = w.kind === 'throughput' && this.opts.engineBaseline ? await this.engineBeforeProduce(label, pairedDir) : null;
+      const engine = w.kind === 'throughput' && this.opts.pairEngine ? await this.engineBeforeProduce(label, pairedDir) : null;
       const produced = await this.produce(`${label} produce`, s, this.produceSpec(w, t.topic, t.partitions), 'strand-bench');
       const notes = [...t.notes];
       if (w.idleConnections > 0) {
@@ -722,7 +722,9 @@ export class Runner {
    * The storage engine appending what a produce phase may write at most, through its append
    * threads, in its own process, just before the phase and from the same settled state; its
    * logs stay on disk until the repetition ends, so the phase gets no memory it gave back.
-   * The phase's ratio to it is the ratio of broker to engine on this machine at that time.
+   * The phase's ratio to it is the ratio of broker to engine on this machine at that time;
+   * on VMs that report freed memory to the host it is a low bound, as the engine, running
+   * first, gets whatever recently freed (cheaper) memory the pause left.
    */
   private async engineBeforeProduce(label: string, dir: string): Promise<{ mbPerS: number | null; note: string; bytes: number }> {
     await this.writeBackAndSettle(label);

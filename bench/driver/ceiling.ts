@@ -42,7 +42,7 @@ async function startNullBroker(): Promise<{ port: number; stop: () => Promise<vo
       reject(new Error('the null broker exited'));
     });
   });
-  return { port, stop: () => stopChild(child, 5_000) };
+  return { port, stop: async () => { await stopChild(child, 5_000); } };
 }
 
 export async function measureLoadgenCeiling(s: CeilingSettings): Promise<MachineLimit[]> {

@@ -93,11 +93,25 @@ export function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boo
   });
 }
 
-/** SIGTERM, then SIGKILL after timeoutMs. Resolves when the process is gone. */
-export async function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {
+/**
+ * SIGTERM, then SIGKILL after timeoutMs. Resolves when the process is gone, with its exit
+ * code (null when it ended by a signal or had to be killed).
+ */
+export async function stopChild(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  if (!hasExited(child)) {
+    child.kill('SIGTERM');
+    if (!(await waitForExit(child, timeoutMs))) {
+      child.kill('SIGKILL');
+      await waitForExit(child, timeoutMs);
+      return null;
+    }
+  }
+  return child.exitCode;
+}
+
+/** SIGKILL, as a crash would, and wait for the exit. */
+export async function killChild(child: ChildProcess, timeoutMs: number): Promise<void> {
   if (hasExited(child)) return;
-  child.kill('SIGTERM');
-  if (await waitForExit(child, timeoutMs)) return;
   child.kill('SIGKILL');
   await waitForExit(child, timeoutMs);
 }

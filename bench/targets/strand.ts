@@ -6,12 +6,13 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../options.js';
-import { freePort, spawnTracked, stopChild, waitForPort, withOpenFileLimit } from './process.js';
+import { freePort, stopChild, withOpenFileLimit } from './process.js';
+import { startStrandChild, STRAND_ENTRY } from './strand-child.js';
 import { parseOverrides, type Target } from './target.js';
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
-const CLI_ENTRY = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+const CLI_ENTRY = STRAND_ENTRY;
 
 /** The package version plus the commit of the checkout (and '+dirty' for uncommitted changes). */
 export function strandVersion(): string {
@@ -37,14 +38,6 @@ export function strandSettings(port: number, dataDir: string, overrides: Record<
   // Kafka's own single-broker server.properties ships): a new group's first join is not
   // held 3 s on one target and not the other.
   return { listeners: `PLAINTEXT://127.0.0.1:${port}`, 'log.dirs': dataDir, 'group.initial.rebalance.delay.ms': '0', ...overrides };
-}
-
-/** The command line that starts Strand on `port` with data in `dataDir`. */
-export function strandCommand(port: number, dataDir: string, overrides: Record<string, string>): string[] {
-  const settings = strandSettings(port, dataDir, overrides);
-  const args = [CLI_ENTRY, 'start'];
-  for (const [k, v] of Object.entries(settings)) args.push('--override', `${k}=${v}`);
-  return args;
 }
 
 export class StrandTarget implements Target {
@@ -83,19 +76,27 @@ export class StrandTarget implements Target {
     fs.mkdirSync(dataDir);
     this.portNumber = await freePort();
     const overrides = parseOverrides(this.overrides);
-    const args = strandCommand(this.portNumber, dataDir, overrides);
-    Object.assign(this.settings, strandSettings(this.portNumber, dataDir, overrides));
+    const settings = strandSettings(this.portNumber, dataDir, overrides);
+    Object.assign(this.settings, settings);
     const logFile = path.join(this.workDir, 'broker.log');
     const logFd = fs.openSync(logFile, 'a');
     this.settings['broker output'] = logFile;
     try {
-      const launch = withOpenFileLimit(this.nofile, process.execPath, args);
       if (this.nofile !== null) this.settings['open-file limit'] = String(this.nofile);
-      this.child = spawnTracked(launch.command, launch.args, { cwd: this.workDir, stdio: ['ignore', logFd, logFd] });
+      this.child = await startStrandChild({
+        port: this.portNumber,
+        dataDir,
+        // listeners and log.dirs come from port and dataDir
+        overrides: settings,
+        cwd: this.workDir,
+        stdio: ['ignore', logFd, logFd],
+        wrap: (command, args) => withOpenFileLimit(this.nofile, command, args),
+        readyTimeoutMs: READY_TIMEOUT_MS,
+        describe: () => this.logTail(),
+      });
     } finally {
       fs.closeSync(logFd);
     }
-    await waitForPort(this.host, this.portNumber, READY_TIMEOUT_MS, this.child, () => this.logTail());
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 // Loads the addon (build/Release/strand.node) once and types its surface. Only this
 // directory talks to the addon; everything else uses Log, LogManager and sendRegions.
 import * as path from 'node:path';
+import type { OpenFilesStats } from './open-files.js';
 import { StorageError } from './types.js';
 
 /** One open partition log inside the engine (native/binding/addon.cc, NativeLog). */
@@ -32,16 +33,6 @@ export interface NativeLogHandle {
   delete(): Promise<void>;
 }
 
-/** strand_files_stats (open-files.ts documents the fields). */
-export interface NativeFilesStats {
-  openSegments: number;
-  parkedFds: number;
-  limit: number;
-  openedTotal: number;
-  evictedTotal: number;
-  idleClosedTotal: number;
-}
-
 export interface NativeAddon {
   NativeLog: new (dir: string, config: Float64Array) => NativeLogHandle;
   sendfile(socketFd: number, regions: Float64Array, count: number, timeoutMs: number): Promise<number>;
@@ -51,8 +42,8 @@ export interface NativeAddon {
   pread(fd: number, target: Buffer, position: number): void;
   setErrorClass(ctor: new (code: string, message: string) => Error): void;
   filesSetLimit(maxOpenSegments: number): void;
-  filesSweep(nowMs: number, idleMs: number): NativeFilesStats;
-  filesStats(): NativeFilesStats;
+  filesSweep(nowMs: number, idleMs: number): OpenFilesStats;
+  filesStats(): OpenFilesStats;
   nofileLimit(raise: boolean): { soft: number; hard: number };
   mallocTune(arenaMax: number, mmapThresholdBytes: number): boolean;
 }

@@ -17,6 +17,7 @@ export interface OpenFilesOptions {
   sweepIntervalMs?: number;
 }
 
+/** What strand_files_stats reports (the addon's filesStats and filesSweep return it). */
 export interface OpenFilesStats {
   /** Segments whose files are open now. */
   openSegments: number;

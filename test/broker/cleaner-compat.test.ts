@@ -11,8 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { CompressionCodecs, CompressionTypes, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { readCheckpoint } from '../../src/storage/index.js';
 import { codecName, kafkajsCodecs, type CompressedCodecId } from '../../src/workers/codecs.js';
-import { consumeWithGroup, kafkaFor, readWithKcat } from '../compat/clients.js';
-import { requireKcat, startBroker, uniqueTopic, waitUntil, type BrokerHandle } from '../compat/harness.js';
+import { consumeWithGroup, type KafkajsSession, readWithKcat, startKafkajsSession } from '../compat/clients.js';
+import { requireKcat, uniqueTopic, waitUntil, type BrokerHandle } from '../compat/harness.js';
 import { storedBatchCodecs } from '../compat/wire.js';
 
 Object.assign(CompressionCodecs, kafkajsCodecs);
@@ -44,14 +44,15 @@ function cleanedUpToActive(broker: BrokerHandle, topic: string, partition: numbe
 }
 
 describe('compaction with kafkajs and kcat', () => {
-  let broker: BrokerHandle | undefined;
+  let session: KafkajsSession | undefined;
+  let broker: BrokerHandle;
   let kafka: Kafka;
   let admin: Admin;
   let producer: Producer;
 
   before(async () => {
     await requireKcat();
-    broker = await startBroker({
+    session = await startKafkajsSession('cleaner-compat', {
       overrides: {
         'log.cleaner.backoff.ms': '100',
         'log.segment.delete.delay.ms': '0',
@@ -60,17 +61,11 @@ describe('compaction with kafkajs and kcat', () => {
         'group.initial.rebalance.delay.ms': '0',
       },
     });
-    kafka = kafkaFor(broker.bootstrap, 'cleaner-compat');
-    admin = kafka.admin();
-    await admin.connect();
-    producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
+    ({ broker, kafka, admin, producer } = session);
   });
 
   after(async () => {
-    await producer?.disconnect();
-    await admin?.disconnect();
-    await broker?.dispose();
+    await session?.close();
   });
 
   for (const codec of CODECS) {

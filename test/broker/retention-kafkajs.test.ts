@@ -6,30 +6,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConfigResourceTypes, type Admin, type Kafka, type Producer } from 'kafkajs';
-import { consumeWithGroup, kafkaFor } from '../compat/clients.js';
-import { startBroker, uniqueTopic, waitUntil, type BrokerHandle } from '../compat/harness.js';
+import { consumeWithGroup, type KafkajsSession, startKafkajsSession } from '../compat/clients.js';
+import { uniqueTopic, waitUntil, type BrokerHandle } from '../compat/harness.js';
 
 describe('retention with kafkajs', () => {
-  let broker: BrokerHandle | undefined;
+  let session: KafkajsSession | undefined;
+  let broker: BrokerHandle;
   let kafka: Kafka;
   let admin: Admin;
   let producer: Producer;
 
   before(async () => {
-    broker = await startBroker({
+    session = await startKafkajsSession('retention-kafkajs', {
       overrides: { 'log.retention.check.interval.ms': '200', 'log.initial.task.delay.ms': '0', 'log.segment.delete.delay.ms': '0', 'group.initial.rebalance.delay.ms': '0' },
     });
-    kafka = kafkaFor(broker.bootstrap, 'retention-kafkajs');
-    admin = kafka.admin();
-    await admin.connect();
-    producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
+    ({ broker, kafka, admin, producer } = session);
   });
 
   after(async () => {
-    await producer?.disconnect();
-    await admin?.disconnect();
-    await broker?.dispose();
+    await session?.close();
   });
 
   it('a consumer behind the log start offset resets to earliest or latest as configured', async () => {

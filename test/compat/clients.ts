@@ -1,8 +1,8 @@
 // Client-side helpers shared by the compatibility tests: kafkajs set up as a user would,
 // a bounded group consumer, and kcat's JSON output parsed.
 
-import { Kafka, logLevel, type Consumer, type IHeaders, type KafkaMessage } from 'kafkajs';
-import { kcatOk } from './harness.js';
+import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
+import { kcatOk, startBroker, type BrokerHandle, type BrokerOptions } from './harness.js';
 
 export function kafkaFor(bootstrap: string, clientId: string): Kafka {
   return new Kafka({
@@ -13,6 +13,36 @@ export function kafkaFor(bootstrap: string, clientId: string): Kafka {
     requestTimeout: 30_000,
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
   });
+}
+
+/** A broker child process with a connected kafkajs admin and producer, as most suites start. */
+export interface KafkajsSession {
+  broker: BrokerHandle;
+  kafka: Kafka;
+  admin: Admin;
+  producer: Producer;
+  /** Disconnects the clients and disposes of the broker (its data dir too). */
+  close(): Promise<void>;
+}
+
+export async function startKafkajsSession(clientId: string, brokerOptions: BrokerOptions = {}): Promise<KafkajsSession> {
+  const broker = await startBroker(brokerOptions);
+  const kafka = kafkaFor(broker.bootstrap, clientId);
+  const admin = kafka.admin();
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const close = async (): Promise<void> => {
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    await broker.dispose();
+  };
+  try {
+    await admin.connect();
+    await producer.connect();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { broker, kafka, admin, producer, close };
 }
 
 export interface ConsumedMessage {

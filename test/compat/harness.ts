@@ -3,68 +3,16 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { freePort, killChild, sleep, stopChild } from '../../bench/targets/process.js';
+import { OutputTail, startStrandChild, STRAND_ENTRY } from '../../bench/targets/strand-child.js';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-// STRAND_BROKER_ENTRY points the suite at another build of the CLI (same arguments).
-const BROKER_MAIN = process.env.STRAND_BROKER_ENTRY ?? path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+export { freePort, sleep };
 
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
 const DEFAULT_STOP_TIMEOUT_MS = 15_000;
 const OUTPUT_TAIL_BYTES = 64 * 1024;
-
-/** Asks the kernel for a free port on 127.0.0.1 (closed again before returning). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('no port from listen(0)'));
-        return;
-      }
-      server.close(() => resolve(address.port));
-    });
-  });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function canConnect(port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
-/** Keeps the last `limit` bytes of a stream, so a failing test can show the broker's log. */
-class OutputTail {
-  private chunks: Buffer[] = [];
-  private bytes = 0;
-  constructor(private readonly limit: number) {}
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.bytes += chunk.length;
-    while (this.bytes > this.limit && this.chunks.length > 1) this.bytes -= this.chunks.shift()!.length;
-  }
-  toString(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
-  }
-}
 
 export interface BrokerOptions {
   /** Extra server.properties overrides, e.g. { 'num.partitions': '3' }. */
@@ -90,80 +38,30 @@ export interface BrokerHandle {
   dispose(): Promise<void>;
 }
 
-const liveChildren = new Set<ChildProcess>();
-process.once('exit', () => {
-  // A test process that dies must not leave brokers behind.
-  for (const child of liveChildren) child.kill('SIGKILL');
-});
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.off('exit', onExit);
-      resolve(false);
-    }, timeoutMs);
-    const onExit = (): void => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    child.once('exit', onExit);
-  });
-}
-
 export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHandle> {
-  if (!existsSync(BROKER_MAIN)) {
-    throw new Error(`broker entry point ${BROKER_MAIN} is missing: build with \`npx tsc -p tsconfig.json\` first`);
+  if (!existsSync(STRAND_ENTRY)) {
+    throw new Error(`broker entry point ${STRAND_ENTRY} is missing: build with \`npx tsc -p tsconfig.json\` first`);
   }
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'strand-compat-'));
-  const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
   const tail = new OutputTail(OUTPUT_TAIL_BYTES);
   let child: ChildProcess | null = null;
 
-  const args = ['start', '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', `log.dirs=${dataDir}`];
-  for (const [key, value] of Object.entries(options.overrides ?? {})) args.push('--override', `${key}=${value}`);
-
   const launch = async (): Promise<void> => {
-    const proc = spawn(process.execPath, [BROKER_MAIN, ...args], { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    liveChildren.add(proc);
-    proc.stdout!.on('data', (c: Buffer) => tail.push(c));
-    proc.stderr!.on('data', (c: Buffer) => tail.push(c));
-    proc.once('exit', () => liveChildren.delete(proc));
-    const deadline = Date.now() + readyTimeoutMs;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null || proc.signalCode !== null) {
-        throw new Error(`broker exited (code ${proc.exitCode}, signal ${proc.signalCode}) before listening:\n${tail.toString()}`);
-      }
-      if (await canConnect(port, 1_000)) return;
-      await sleep(100);
-    }
-    proc.kill('SIGKILL');
-    throw new Error(`broker did not accept connections on 127.0.0.1:${port} within ${readyTimeoutMs} ms:\n${tail.toString()}`);
+    child = await startStrandChild({
+      port,
+      dataDir,
+      overrides: options.overrides,
+      readyTimeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
+      onOutput: (c) => tail.push(c),
+      describe: () => tail.toString(),
+    });
   };
-
   const stop = async (): Promise<number | null> => {
     const proc: ChildProcess | null = child;
-    if (proc === null) return null;
     child = null;
-    if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
-    proc.kill('SIGTERM');
-    if (!(await waitForExit(proc, stopTimeoutMs))) {
-      proc.kill('SIGKILL');
-      await waitForExit(proc, stopTimeoutMs);
-      return null;
-    }
-    return proc.exitCode;
-  };
-
-  const kill = async (): Promise<void> => {
-    const proc: ChildProcess | null = child;
-    if (proc === null) return;
-    child = null;
-    proc.kill('SIGKILL');
-    await waitForExit(proc, stopTimeoutMs);
+    return proc === null ? null : stopChild(proc, stopTimeoutMs);
   };
 
   await launch();
@@ -173,7 +71,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
     dataDir,
     output: () => tail.toString(),
     stop,
-    kill,
+    kill: async () => {
+      const proc: ChildProcess | null = child;
+      child = null;
+      if (proc !== null) await killChild(proc, stopTimeoutMs);
+    },
     restart: async () => {
       await stop();
       await launch();

@@ -4,8 +4,8 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { ConfigResourceTypes, ConfigSource, type Admin, type ConfigEntries, type Kafka, type Producer } from 'kafkajs';
-import { kafkaFor, readWithKcat, rejectsWithKafkaError } from './clients.js';
-import { requireKcat, startBroker, uniqueTopic, type BrokerHandle } from './harness.js';
+import { type KafkajsSession, readWithKcat, rejectsWithKafkaError, startKafkajsSession } from './clients.js';
+import { requireKcat, uniqueTopic, type BrokerHandle } from './harness.js';
 
 async function topicConfig(admin: Admin, topic: string, configNames?: string[]): Promise<Map<string, ConfigEntries>> {
   const response = await admin.describeConfigs({
@@ -19,7 +19,8 @@ async function topicConfig(admin: Admin, topic: string, configNames?: string[]):
 }
 
 describe('kafkajs admin', () => {
-  let broker: BrokerHandle | undefined;
+  let session: KafkajsSession | undefined;
+  let broker: BrokerHandle;
   let kafka: Kafka;
   let admin: Admin;
   let producer: Producer;
@@ -27,18 +28,12 @@ describe('kafkajs admin', () => {
   before(async () => {
     await requireKcat();
     // Auto-creation off, so that describing a deleted topic cannot bring it back.
-    broker = await startBroker({ overrides: { 'auto.create.topics.enable': 'false' } });
-    kafka = kafkaFor(broker.bootstrap, 'compat-admin');
-    admin = kafka.admin();
-    await admin.connect();
-    producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
+    session = await startKafkajsSession('compat-admin', { overrides: { 'auto.create.topics.enable': 'false' } });
+    ({ broker, kafka, admin, producer } = session);
   });
 
   after(async () => {
-    await producer?.disconnect();
-    await admin?.disconnect();
-    await broker?.dispose();
+    await session?.close();
   });
 
   it('describes the cluster: one broker, node 0, on the listener it was given', async () => {

@@ -7,8 +7,8 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { CompressionCodecs, CompressionTypes, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { codecName, kafkajsCodecs, type CompressedCodecId } from '../../src/workers/codecs.js';
-import { consumeWithGroup, kafkaFor, readWithKcat } from './clients.js';
-import { kcatOk, requireKcat, startBroker, uniqueTopic, type BrokerHandle } from './harness.js';
+import { consumeWithGroup, type KafkajsSession, readWithKcat, startKafkajsSession } from './clients.js';
+import { kcatOk, requireKcat, uniqueTopic, type BrokerHandle } from './harness.js';
 import { storedBatchCodecs } from './wire.js';
 
 Object.assign(CompressionCodecs, kafkajsCodecs);
@@ -22,25 +22,20 @@ const valueOf = (codec: number, seq: number): string =>
   seq % 1000 === 999 ? `big-${seq}-${'0123456789abcdef'.repeat(10_000)}` : `value-${codec}-${seq}-${'x'.repeat(seq % 300)}`;
 
 describe('compression codecs through the broker', () => {
-  let broker: BrokerHandle | undefined;
+  let session: KafkajsSession | undefined;
+  let broker: BrokerHandle;
   let kafka: Kafka;
   let admin: Admin;
   let producer: Producer;
 
   before(async () => {
     await requireKcat();
-    broker = await startBroker();
-    kafka = kafkaFor(broker.bootstrap, 'compat-compression');
-    admin = kafka.admin();
-    await admin.connect();
-    producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
+    session = await startKafkajsSession('compat-compression');
+    ({ broker, kafka, admin, producer } = session);
   });
 
   after(async () => {
-    await producer?.disconnect();
-    await admin?.disconnect();
-    await broker?.dispose();
+    await session?.close();
   });
 
   for (const codec of CODECS) {

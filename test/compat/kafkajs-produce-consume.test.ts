@@ -5,8 +5,8 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import type { Admin, Kafka, Producer } from 'kafkajs';
-import { byPartition, consumeWithGroup, kafkaFor, readWithKcat } from './clients.js';
-import { requireKcat, startBroker, uniqueTopic, type BrokerHandle } from './harness.js';
+import { byPartition, consumeWithGroup, type KafkajsSession, readWithKcat, startKafkajsSession } from './clients.js';
+import { requireKcat, uniqueTopic, type BrokerHandle } from './harness.js';
 
 const MESSAGE_COUNT = 100_000;
 const PARTITION_COUNT = 8;
@@ -59,7 +59,8 @@ function verifyDelivery(reader: string, messages: readonly Delivered[]): void {
 }
 
 describe('kafkajs produce and consume 100k messages across 8 partitions', () => {
-  let broker: BrokerHandle | undefined;
+  let session: KafkajsSession | undefined;
+  let broker: BrokerHandle;
   let kafka: Kafka;
   let admin: Admin;
   let producer: Producer;
@@ -67,19 +68,13 @@ describe('kafkajs produce and consume 100k messages across 8 partitions', () => 
 
   before(async () => {
     await requireKcat();
-    broker = await startBroker();
-    kafka = kafkaFor(broker.bootstrap, 'compat-bulk');
-    admin = kafka.admin();
-    await admin.connect();
+    session = await startKafkajsSession('compat-bulk');
+    ({ broker, kafka, admin, producer } = session);
     await admin.createTopics({ topics: [{ topic, numPartitions: PARTITION_COUNT }] });
-    producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
   });
 
   after(async () => {
-    await producer?.disconnect();
-    await admin?.disconnect();
-    await broker?.dispose();
+    await session?.close();
   });
 
   it('produces 100k keyed messages with headers (acks -1)', async () => {

@@ -3,14 +3,17 @@
 // data directory that outlives the process (crash cycles), exit watching (a fuzzer must
 // notice the moment the broker dies) and a count of the broker's log lines by level.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import * as net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { REPO_ROOT } from '../../bench/options.js';
+import { rssKiB } from '../../bench/proc-stats.js';
+import { freePort, killChild, sleep, stopChild } from '../../bench/targets/process.js';
+import { OutputTail, startStrandChild, STRAND_ENTRY } from '../../bench/targets/strand-child.js';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-const BROKER_MAIN = process.env.STRAND_BROKER_ENTRY ?? path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+export { freePort, rssKiB, sleep };
+
 const OUTPUT_TAIL_BYTES = 64 * 1024;
 
 /**
@@ -26,52 +29,6 @@ export function snapshotBuild(): { entry: string; dir: string } {
   cpSync(path.join(REPO_ROOT, 'package.json'), path.join(dir, 'package.json'));
   symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   return { entry: path.join(dir, 'dist', 'src', 'cli', 'main.js'), dir };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('no port from listen(0)'));
-        return;
-      }
-      server.close(() => resolve(address.port));
-    });
-  });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function canConnect(port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
-/** VmRSS of a live process in KiB, or null when it is gone. */
-export function rssKiB(pid: number): number | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-    return m === null ? null : Number(m[1]);
-  } catch {
-    return null;
-  }
 }
 
 export interface ExitInfo {
@@ -103,8 +60,7 @@ export class BrokerProcess {
   readonly dataDir: string;
   private readonly options: BrokerProcessOptions;
   private child: ChildProcess | null = null;
-  private tail: Buffer[] = [];
-  private tailBytes = 0;
+  private readonly tail = new OutputTail(OUTPUT_TAIL_BYTES);
   private partialLine = '';
   private expectedExit = false;
   private exitListeners: Array<(info: ExitInfo) => void> = [];
@@ -122,7 +78,7 @@ export class BrokerProcess {
   }
 
   static async create(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
-    const entry = options.entry ?? BROKER_MAIN;
+    const entry = options.entry ?? STRAND_ENTRY;
     if (!existsSync(entry)) throw new Error(`broker entry point ${entry} is missing: run \`npm run build:ts\` first`);
     const port = options.port ?? (await freePort());
     const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'strand-hardening-'));
@@ -154,7 +110,7 @@ export class BrokerProcess {
   }
 
   output(): string {
-    return Buffer.concat(this.tail).toString('utf8');
+    return this.tail.toString();
   }
 
   /** Called with every parsed log line of level warn (40) or above. */
@@ -169,8 +125,6 @@ export class BrokerProcess {
 
   private record(chunk: Buffer): void {
     this.tail.push(chunk);
-    this.tailBytes += chunk.length;
-    while (this.tailBytes > OUTPUT_TAIL_BYTES && this.tail.length > 1) this.tailBytes -= this.tail.shift()!.length;
     // Count pino lines by level without parsing JSON on every line.
     const text = this.partialLine + chunk.toString('utf8');
     const lines = text.split('\n');
@@ -195,57 +149,35 @@ export class BrokerProcess {
   /** Starts the process and waits until it accepts connections. Throws if it exits first. */
   async start(): Promise<void> {
     if (this.running) throw new Error('broker already running');
-    const args = [
-      ...(this.options.nodeFlags ?? []),
-      this.options.entry ?? BROKER_MAIN,
-      'start',
-      '--override',
-      `listeners=PLAINTEXT://127.0.0.1:${this.port}`,
-      '--override',
-      `log.dirs=${this.dataDir}`,
-    ];
-    for (const [key, value] of Object.entries(this.options.overrides ?? {})) args.push('--override', `${key}=${value}`);
     const env = { ...process.env };
     if (this.options.logLevel !== undefined) env['STRAND_LOG_LEVEL'] = this.options.logLevel;
-    const proc = spawn(process.execPath, args, { cwd: this.dataDir, stdio: ['ignore', 'pipe', 'pipe'], env });
-    this.child = proc;
     this.expectedExit = false;
     this.starts += 1;
-    liveChildren.add(proc);
-    proc.stdout!.on('data', (c: Buffer) => this.record(c));
-    proc.stderr!.on('data', (c: Buffer) => this.record(c));
-    proc.once('exit', (code, signal) => {
-      liveChildren.delete(proc);
-      const info: ExitInfo = { code, signal, expected: this.expectedExit };
-      this.exits.push(info);
-      for (const l of this.exitListeners.splice(0)) l(info);
-    });
-    const deadline = Date.now() + (this.options.readyTimeoutMs ?? 30_000);
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null || proc.signalCode !== null) {
-        throw new Error(`broker exited (code ${proc.exitCode}, signal ${proc.signalCode}) before listening:\n${this.output().slice(-8000)}`);
-      }
-      if (await canConnect(this.port, 1_000)) return;
-      await sleep(50);
+    try {
+      await startStrandChild({
+        port: this.port,
+        dataDir: this.dataDir,
+        overrides: this.options.overrides,
+        entry: this.options.entry,
+        nodeFlags: this.options.nodeFlags,
+        env,
+        readyTimeoutMs: this.options.readyTimeoutMs ?? 30_000,
+        onOutput: (c) => this.record(c),
+        onSpawn: (proc) => {
+          this.child = proc;
+          proc.once('exit', (code, signal) => {
+            const info: ExitInfo = { code, signal, expected: this.expectedExit };
+            this.exits.push(info);
+            for (const l of this.exitListeners.splice(0)) l(info);
+          });
+        },
+        describe: () => this.output().slice(-8000),
+      });
+    } catch (err) {
+      // killed by the launcher after a start-up timeout (an exit on its own was recorded as unexpected)
+      this.expectedExit = true;
+      throw err;
     }
-    this.expectedExit = true;
-    proc.kill('SIGKILL');
-    throw new Error(`broker did not accept connections on ${this.bootstrap} in time:\n${this.output().slice(-8000)}`);
-  }
-
-  private waitForExit(proc: ChildProcess, timeoutMs: number): Promise<boolean> {
-    if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        proc.off('exit', onExit);
-        resolve(false);
-      }, timeoutMs);
-      const onExit = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      proc.once('exit', onExit);
-    });
   }
 
   /** SIGKILL, as a crash would, and wait for the exit. */
@@ -253,21 +185,15 @@ export class BrokerProcess {
     const proc = this.child;
     if (proc === null) return;
     this.expectedExit = true;
-    proc.kill('SIGKILL');
-    await this.waitForExit(proc, 15_000);
+    await killChild(proc, 15_000);
   }
 
   /** SIGTERM and wait; SIGKILL after timeoutMs. Returns the exit code (null when it had to be killed). */
   async stop(timeoutMs = 15_000): Promise<number | null> {
     const proc = this.child;
     if (proc === null) return null;
-    if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
     this.expectedExit = true;
-    proc.kill('SIGTERM');
-    if (await this.waitForExit(proc, timeoutMs)) return proc.exitCode;
-    proc.kill('SIGKILL');
-    await this.waitForExit(proc, timeoutMs);
-    return null;
+    return stopChild(proc, timeoutMs);
   }
 
   /** stop() and remove the data directory. */
@@ -276,12 +202,6 @@ export class BrokerProcess {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
-
-const liveChildren = new Set<ChildProcess>();
-process.once('exit', () => {
-  // A harness that dies must not leave brokers behind.
-  for (const child of liveChildren) child.kill('SIGKILL');
-});
 
 /** Samples a process's VmRSS on an interval, keeping the maximum and a coarse timeline. */
 export class RssSampler {

@@ -3,46 +3,17 @@
 // disk), a data directory chosen by the caller (a small tmpfs), and what these harnesses
 // measure from outside: VmRSS and open descriptors from /proc, and the broker's log lines.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { rssKiB } from '../../bench/proc-stats.js';
+import { freePort, sleep, stopChild } from '../../bench/targets/process.js';
+import { OutputTail, startStrandChild, STRAND_ENTRY } from '../../bench/targets/strand-child.js';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-const BROKER_MAIN = process.env.STRAND_BROKER_ENTRY ?? path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+export { freePort, rssKiB, sleep };
+
 const OUTPUT_KEEP_BYTES = 1024 * 1024;
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('no port from listen(0)'));
-        return;
-      }
-      server.close(() => resolve(address.port));
-    });
-  });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** VmRSS of a process in KiB, or null when it is gone. */
-export function rssKiB(pid: number): number | null {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null ? null : Number(m[1]);
-  } catch {
-    return null;
-  }
-}
 
 /** Open descriptors of a process, or null when it is gone. */
 export function fdCount(pid: number): number | null {
@@ -60,20 +31,6 @@ export function mapCount(pid: number): number | null {
   } catch {
     return null;
   }
-}
-
-function canConnect(port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 /** Whether prlimit(1) is there (util-linux); the exhaustion tests need it and say so. */
@@ -119,70 +76,31 @@ export interface LoadBroker {
   dispose(): Promise<void>;
 }
 
-const liveChildren = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of liveChildren) child.kill('SIGKILL');
-});
-
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.off('exit', onExit);
-      resolve(false);
-    }, timeoutMs);
-    const onExit = (): void => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    child.once('exit', onExit);
-  });
-}
-
 export async function startLoadBroker(options: LoadBrokerOptions = {}): Promise<LoadBroker> {
-  if (!existsSync(BROKER_MAIN)) throw new Error(`broker entry point ${BROKER_MAIN} is missing: npm run build first`);
+  if (!existsSync(STRAND_ENTRY)) throw new Error(`broker entry point ${STRAND_ENTRY} is missing: npm run build first`);
   const port = await freePort();
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'strand-load-'));
-  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 20_000;
   let limits = { nofile: options.nofile, fsizeBytes: options.fsizeBytes, env: options.env };
-  let out = '';
+  const out = new OutputTail(OUTPUT_KEEP_BYTES);
   let child: ChildProcess | null = null;
-
-  const args = ['start', '--override', `listeners=PLAINTEXT://127.0.0.1:${port}`, '--override', `log.dirs=${dataDir}`];
-  for (const [key, value] of Object.entries(options.overrides ?? {})) args.push('--override', `${key}=${value}`);
 
   const launch = async (): Promise<void> => {
     const limitArgs: string[] = [];
     if (limits.nofile !== undefined) limitArgs.push(`--nofile=${limits.nofile}:${limits.nofile}`);
     if (limits.fsizeBytes !== undefined) limitArgs.push(`--fsize=${limits.fsizeBytes}:unlimited`);
-    const command = limitArgs.length > 0 ? 'prlimit' : process.execPath;
-    const argv = limitArgs.length > 0 ? [...limitArgs, '--', process.execPath, BROKER_MAIN, ...args] : [BROKER_MAIN, ...args];
-    const proc = spawn(command, argv, {
-      cwd: dataDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    child = await startStrandChild({
+      port,
+      dataDir,
+      overrides: options.overrides,
       env: { ...process.env, STRAND_LOG_LEVEL: process.env.STRAND_LOG_LEVEL ?? 'info', ...limits.env },
+      // prlimit execs the broker, so the pid stays the broker's
+      wrap: limitArgs.length > 0 ? (command, args) => ({ command: 'prlimit', args: [...limitArgs, '--', command, ...args] }) : undefined,
+      readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+      onOutput: (c) => out.push(c),
+      describe: () => out.toString().slice(-8000),
     });
-    child = proc;
-    liveChildren.add(proc);
-    const keep = (c: Buffer): void => {
-      out += c.toString('utf8');
-      if (out.length > OUTPUT_KEEP_BYTES * 2) out = out.slice(-OUTPUT_KEEP_BYTES);
-    };
-    proc.stdout!.on('data', keep);
-    proc.stderr!.on('data', keep);
-    proc.once('exit', () => liveChildren.delete(proc));
-    const deadline = Date.now() + readyTimeoutMs;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null || proc.signalCode !== null) {
-        throw new Error(`broker exited (code ${proc.exitCode}, signal ${proc.signalCode}) before listening:\n${out.slice(-8000)}`);
-      }
-      if (await canConnect(port, 1_000)) return;
-      await sleep(100);
-    }
-    proc.kill('SIGKILL');
-    throw new Error(`broker did not listen on ${port} within ${readyTimeoutMs} ms:\n${out.slice(-8000)}`);
   };
 
   const current = (): ChildProcess => {
@@ -192,16 +110,8 @@ export async function startLoadBroker(options: LoadBrokerOptions = {}): Promise<
 
   const stop = async (): Promise<number | null> => {
     const proc: ChildProcess | null = child;
-    if (proc === null) return null;
     child = null;
-    if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
-    proc.kill('SIGTERM');
-    if (!(await waitForExit(proc, stopTimeoutMs))) {
-      proc.kill('SIGKILL');
-      await waitForExit(proc, stopTimeoutMs);
-      return null;
-    }
-    return proc.exitCode;
+    return proc === null ? null : stopChild(proc, stopTimeoutMs);
   };
 
   await launch();
@@ -211,10 +121,10 @@ export async function startLoadBroker(options: LoadBrokerOptions = {}): Promise<
     bootstrap: `127.0.0.1:${port}`,
     dataDir,
     pid,
-    output: () => out,
+    output: () => out.toString(),
     logLines: (text) => {
       const lines: Array<Record<string, unknown>> = [];
-      for (const line of out.split('\n')) {
+      for (const line of out.toString().split('\n')) {
         if (!line.startsWith('{') || !line.includes(text)) continue;
         try {
           const parsed = JSON.parse(line) as Record<string, unknown>;
