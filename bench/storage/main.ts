@@ -82,16 +82,10 @@ async function benchAppend(dir: string, batchBytes: number, totalBytes: number):
   line(`append ${batchBytes / 1024} KiB batches`, logRate / MiB, 'MB/s', writeRate / MiB, 'fs.writeSync same bytes');
 }
 
-/** 64 KiB batches, `totalBytes` of them round-robin over `logs` fresh logs in `dir`: bytes/s. */
-function appendRoundRobin(dir: string, logs: number, totalBytes: number): { rate: number; bytes: number; opened: Log[]; batch: Buffer } {
-  const value = Buffer.alloc(64 * 1024 - 80, 0x61);
-  const batch = buildRecordBatch([{ key: null, value }]);
-  const count = Math.floor(totalBytes / batch.length);
-  const bytes = count * batch.length;
-  const opened = Array.from({ length: logs }, (_, i) => Log.open(path.join(dir, `sustained-${i}`)));
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) opened[i % logs]!.append(batch);
-  return { rate: bytes / seconds(start), bytes, opened, batch };
+/** One 64 KiB batch, and how many of it make up `totalBytes`. */
+function batches64KiB(totalBytes: number): { batch: Buffer; count: number } {
+  const batch = buildRecordBatch([{ key: null, value: Buffer.alloc(64 * 1024 - 80, 0x61) }]);
+  return { batch, count: Math.floor(totalBytes / batch.length) };
 }
 
 /**
@@ -100,11 +94,15 @@ function appendRoundRobin(dir: string, logs: number, totalBytes: number): { rate
  * included, which a 256 MiB burst never meets). Baseline: fs.writeSync to as many files.
  */
 async function benchAppendSustained(dir: string, logs: number, totalBytes: number): Promise<void> {
-  const { rate: logRate, bytes, opened, batch } = appendRoundRobin(dir, logs, totalBytes);
-  const count = bytes / batch.length;
+  const { batch, count } = batches64KiB(totalBytes);
+  const bytes = count * batch.length;
+  const opened = Array.from({ length: logs }, (_, i) => Log.open(path.join(dir, `sustained-${i}`)));
+  let start = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) opened[i % logs]!.append(batch);
+  const logRate = bytes / seconds(start);
   await Promise.all(opened.map((l) => l.delete()));
   const fds = Array.from({ length: logs }, (_, i) => fs.openSync(path.join(dir, `sustained-${i}.bin`), 'w'));
-  const start = process.hrtime.bigint();
+  start = process.hrtime.bigint();
   for (let i = 0; i < count; i++) fs.writeSync(fds[i % logs]!, batch);
   const writeRate = bytes / seconds(start);
   for (let i = 0; i < logs; i++) {
@@ -121,9 +119,7 @@ async function benchAppendSustained(dir: string, logs: number, totalBytes: numbe
  * produce phase after it gets no page-cache memory this run gave back; the suite removes them.
  */
 async function benchAppendKept(dir: string, logs: number, totalBytes: number): Promise<void> {
-  const value = Buffer.alloc(64 * 1024 - 80, 0x61);
-  const batch = buildRecordBatch([{ key: null, value }]);
-  const count = Math.floor(totalBytes / batch.length);
+  const { batch, count } = batches64KiB(totalBytes);
   const opened = Array.from({ length: logs }, (_, i) => Log.open(path.join(dir, `kept-${i}`)));
   const drive = async (log: Log, appends: number): Promise<void> => {
     const inFlight: Array<Promise<unknown>> = [];

@@ -178,7 +178,6 @@ void FillAppendResult(const strand_append_result& r, double* out) {
   out[8] = r.needs_flush;
 }
 
-
 // Runs one blocking engine call on a handle in the libuv pool (fsync, segment
 // replacement, close, delete).
 class LogWorker : public Napi::AsyncWorker {
@@ -687,13 +686,21 @@ void LogWorker::OnOK() {
 
 // ---- sendfile -------------------------------------------------------------------------
 
+// Work in flight keeps the event loop alive through the tsfn's ref (JS thread only).
+void RefPending(Napi::Env env, AsyncState& state) {
+  if (state.pending++ == 0) napi_ref_threadsafe_function(env, state.tsfn);
+}
+
+void UnrefPending(Napi::Env env, AsyncState& state) {
+  if (state.pending > 0 && --state.pending == 0) napi_unref_threadsafe_function(env, state.tsfn);
+}
+
 void SendCallJs(napi_env rawEnv, napi_value, void*, void* data) {
   std::unique_ptr<SendCtx> ctx(static_cast<SendCtx*>(data));
   if (rawEnv == nullptr) return;  // environment torn down: nobody awaits the promise
   Napi::Env env(rawEnv);
   Napi::HandleScope scope(env);
-  AsyncState& state = *ctx->state;
-  if (state.pending > 0 && --state.pending == 0) napi_unref_threadsafe_function(env, state.tsfn);
+  UnrefPending(env, *ctx->state);
   if (ctx->status == STRAND_OK) {
     napi_resolve_deferred(env, ctx->deferred, Napi::Number::New(env, static_cast<double>(ctx->bytesSent)));
   } else {
@@ -739,14 +746,6 @@ AsyncState* EnsureAsyncState(Napi::Env env, std::shared_ptr<AsyncState>& slot, c
   napi_add_env_cleanup_hook(env, AsyncStateCleanup, new std::shared_ptr<AsyncState>(state));
   slot = state;
   return state.get();
-}
-
-void RefPending(Napi::Env env, AsyncState& state) {
-  if (state.pending++ == 0) napi_ref_threadsafe_function(env, state.tsfn);
-}
-
-void UnrefPending(Napi::Env env, AsyncState& state) {
-  if (state.pending > 0 && --state.pending == 0) napi_unref_threadsafe_function(env, state.tsfn);
 }
 
 // ---- appends --------------------------------------------------------------------------

@@ -68,7 +68,7 @@ export class PartitionManager {
 
   /**
    * The same with the page-cache write off the JS thread (Log.appendAsync); rejects with
-   * StorageError. The caller keeps one append per log in flight, so that they land in order.
+   * StorageError. One log's appends land in the order they were called.
    */
   appendAsync(topic: string, partition: number, log: Log, records: Buffer, options: AppendOptions): Promise<AppendResult> {
     return log.appendAsync(records, options).then((result) => {

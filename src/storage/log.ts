@@ -112,10 +112,10 @@ export class Log {
   }
 
   /**
-   * The same append, with the write to the page cache done on a libuv pool thread while
-   * the JS thread goes on (appends to different logs overlap). `buffer` must not change
-   * until the promise settles. Appends to one log land in the order they were called only
-   * if each waits for the one before: the engine orders them by its lock alone.
+   * The same append, with the write to the page cache done on one of the engine's append
+   * threads while the JS thread goes on (appends to logs on other threads overlap).
+   * `buffer` must not change until the promise settles. One log's appends land in the
+   * order they were called; a sync append() does not wait for them, close() does.
    */
   appendAsync(buffer: Buffer, opts?: AppendOptions): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new StorageError('CLOSED', 'the log is closed'));
@@ -128,10 +128,10 @@ export class Log {
   private appended(r: Float64Array): AppendResult {
     if (r[AppendSlot.ParkedFds] !== 0) scheduleSweep();
     // an async append may finish after close(), which already flushed
-    if (this.closed) {
-      // nothing to arm
-    } else if (r[AppendSlot.NeedsFlush] !== 0) this.backgroundFlush();
-    else if (this.flushTimer === null && isFlushPolicySet(this.currentConfig.flushMs)) this.armFlushTimer();
+    if (!this.closed) {
+      if (r[AppendSlot.NeedsFlush] !== 0) this.backgroundFlush();
+      else if (this.flushTimer === null && isFlushPolicySet(this.currentConfig.flushMs)) this.armFlushTimer();
+    }
     return {
       baseOffset: r[AppendSlot.BaseOffset],
       lastOffset: r[AppendSlot.LastOffset],

@@ -9,7 +9,7 @@ export interface NativeLogHandle {
   setResultArray(result: Float64Array): void;
   setRegionArray(regions: Float64Array): void;
   append(buffer: Buffer, leaderEpoch: number, timestampType: number, nowMs: number, maxBatchBytes: number): void;
-  /** The same append in the libuv pool: resolves with the result slots (APPEND_RESULT_SLOTS). */
+  /** The same append on an engine append thread: resolves with the result slots (APPEND_RESULT_SLOTS). */
   appendAsync(buffer: Buffer, leaderEpoch: number, timestampType: number, nowMs: number, maxBatchBytes: number): Promise<Float64Array>;
   read(offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): number;
   logStartOffset(): number;

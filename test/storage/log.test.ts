@@ -3,11 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildRecordBatch, Log, parseRecordBatches, StorageError } from '../../src/storage/index.js';
-import { batchFor, readAllBatches, recordsFor, removeDir, tempDir } from './helpers.js';
+import { batchFor, readAllBatches as readAll, recordsFor, removeDir, tempDir } from './helpers.js';
 
 const BATCHES = 3000;
-
-const readAll = readAllBatches;
 
 function checkBatches(batches: ReturnType<typeof parseRecordBatches>, firstIndex: number, count: number): void {
   assert.equal(batches.length, count);
