@@ -2,6 +2,7 @@
 // encode/decode (with CRC-32C), and a pipelining raw client. It deliberately shares no
 // code with src/protocol so that it can serve as a second opinion on the broker's bytes.
 
+import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { compress, decompress, codecFromAttributes, type CompressionCodecId } from '../../src/workers/codecs.js';
 
@@ -709,14 +710,19 @@ export function peekBatchHeader(batch: Buffer): BatchHeader {
   };
 }
 
+export interface StoredBatch extends BatchHeader {
+  /** The whole batch on the wire, header included. */
+  sizeBytes: number;
+}
+
 /**
- * Walks a partition with plain Fetch requests and returns the codec of every stored batch,
+ * Walks a partition with plain Fetch requests and returns the header of every stored batch,
  * to show that the broker keeps batches as they were sent. Throws on a bad CRC.
  */
-export async function storedBatchCodecs(port: number, topic: string, partition: number, maxRounds = 10_000): Promise<Set<CompressionCodecId>> {
+export async function storedBatches(port: number, topic: string, partition: number, maxRounds = 10_000): Promise<StoredBatch[]> {
   const client = await RawClient.connect(port);
   try {
-    const codecs = new Set<CompressionCodecId>();
+    const out: StoredBatch[] = [];
     let next = 0n;
     for (let round = 0; round < maxRounds; round++) {
       const result = await fetchV4(client, topic, partition, next, { maxWaitMs: 0 });
@@ -725,14 +731,51 @@ export async function storedBatchCodecs(port: number, topic: string, partition: 
       for (const raw of batches) {
         const header = peekBatchHeader(raw);
         if (!header.crcValid) throw new Error(`batch at offset ${header.baseOffset} of ${topic}-${partition} fails its CRC`);
-        codecs.add(header.codec);
+        out.push({ ...header, sizeBytes: raw.length });
         next = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
       }
-      if (next >= result.highWatermark) return codecs;
+      if (next >= result.highWatermark) return out;
       if (batches.length === 0) throw new Error(`fetch at ${next} returned no whole batch below the high watermark ${result.highWatermark}`);
     }
-    throw new Error(`storedBatchCodecs: gave up after ${maxRounds} fetches`);
+    throw new Error(`storedBatches: gave up after ${maxRounds} fetches`);
   } finally {
     client.close();
   }
+}
+
+/** The set of codecs among a partition's stored batches. */
+export async function storedBatchCodecs(port: number, topic: string, partition: number): Promise<Set<CompressionCodecId>> {
+  return new Set((await storedBatches(port, topic, partition)).map((batch) => batch.codec));
+}
+
+/**
+ * Bytes of records below which a compressor's framing can outweigh what it saves. librdkafka
+ * sends a batch uncompressed when compressing made it larger, which happens to the one- or
+ * two-record batches a producer flushes at the end.
+ */
+const LIBRDKAFKA_UNCOMPRESSED_MAX_RECORD_BYTES = 256;
+
+/**
+ * Asserts that a partition written by librdkafka with `codec` is stored as sent: batches are
+ * in `codec`, except small ones librdkafka itself leaves uncompressed, and the compressed
+ * batches carry nearly all the records. A broker that recompressed or decompressed fails it.
+ */
+export function assertStoredAsLibrdkafkaSent(batches: readonly StoredBatch[], codec: CompressionCodecId): void {
+  assert.ok(batches.length > 0, 'no batches stored');
+  let compressedRecords = 0;
+  let totalRecords = 0;
+  for (const batch of batches) {
+    totalRecords += batch.recordCount;
+    if (batch.codec === codec) {
+      compressedRecords += batch.recordCount;
+      continue;
+    }
+    assert.equal(batch.codec, 0, `batch at ${batch.baseOffset} stored with codec ${batch.codec}, sent with ${codec} or none`);
+    const recordBytes = batch.sizeBytes - BATCH_HEADER_BYTES;
+    assert.ok(
+      recordBytes <= LIBRDKAFKA_UNCOMPRESSED_MAX_RECORD_BYTES,
+      `uncompressed batch at ${batch.baseOffset} holds ${recordBytes} bytes of records: librdkafka would have compressed it`,
+    );
+  }
+  assert.ok(compressedRecords >= totalRecords * 0.99, `only ${compressedRecords} of ${totalRecords} records are in ${codec} batches`);
 }
