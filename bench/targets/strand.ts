@@ -36,8 +36,9 @@ export function strandVersion(): string {
 export function strandSettings(port: number, dataDir: string, overrides: Record<string, string>): Record<string, string> {
   // group.initial.rebalance.delay.ms=0 as the kafka-home target gets it (the setting
   // Kafka's own single-broker server.properties ships): a new group's first join is not
-  // held 3 s on one target and not the other.
-  return { listeners: `PLAINTEXT://127.0.0.1:${port}`, 'log.dirs': dataDir, 'group.initial.rebalance.delay.ms': '0', ...overrides };
+  // held 3 s on one target and not the other. log.segment.delete.delay.ms=0 as
+  // the kafka-home target gets it (see singleBrokerSettings there).
+  return { listeners: `PLAINTEXT://127.0.0.1:${port}`, 'log.dirs': dataDir, 'group.initial.rebalance.delay.ms': '0', 'log.segment.delete.delay.ms': '0', ...overrides };
 }
 
 export class StrandTarget implements Target {

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { strandSettings } from '../../bench/targets/strand.js';
 import {
   KafkaHomeTarget,
   KafkaLauncher,
@@ -134,6 +135,7 @@ test('3.x: KRaft server.properties, storage format with a random cluster id, the
   assert.equal(props['listener.security.protocol.map'], 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT');
   assert.equal(props['log.dirs'], path.join(work, 'data'));
   assert.equal(props['offsets.topic.replication.factor'], '1');
+  assert.equal(props['log.segment.delete.delay.ms'], '0', 'a deleted topic frees its page cache between samples, as on the strand target');
   assert.equal(props['num.io.threads'], '4', 'overrides are applied');
   assert.equal(props['zookeeper.connect'], undefined);
   assert.deepEqual(
@@ -278,4 +280,17 @@ test('the kafka-home target starts and stops a fake distribution and removes its
   }
   assert.equal(target.isRunning(), false);
   assert.deepEqual(fs.readdirSync(parent), [], 'the temporary folder is gone');
+}));
+
+test('the strand and kafka-home targets get the same suite settings for deletion and group joins', withTempDir((root) => {
+  const dist = detectKafkaDistribution(fakeDistribution(root, '2.8.2', true));
+  const work = path.join(root, 'work');
+  const plan = planKafkaLaunch(dist, input(work));
+  const kafka = parseProperties(plan.files.find((f) => f.path === path.join(work, 'server.properties'))!.contents);
+  const strand = strandSettings(19092, path.join(work, 'strand'), {});
+  for (const key of ['log.segment.delete.delay.ms', 'group.initial.rebalance.delay.ms']) {
+    assert.equal(strand[key], '0', `strand ${key}`);
+    assert.equal(kafka[key], strand[key], `kafka ${key}`);
+  }
+  assert.equal(strandSettings(19092, work, { 'log.segment.delete.delay.ms': '60000' })['log.segment.delete.delay.ms'], '60000', 'overrides win');
 }));
