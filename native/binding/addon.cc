@@ -41,13 +41,21 @@ std::string LastError(int32_t status) {
   return std::string("storage engine error ") + CodeName(status);
 }
 
+// Completion of one item on the JS thread (its env is alive).
+using CompleteFn = void (*)(Napi::Env env, void* item);
+
 // Guards a thread-safe function against environment teardown: an engine thread may finish
 // work after the environment that submitted it is gone. One per kind of completion
-// (sendfile transfers, appends).
+// (sendfile transfers, appends). Engine threads queue finished items in `ready`; one tsfn
+// call takes all that are there, so a burst of completions costs one wake-up of the event
+// loop and one microtask checkpoint rather than one each (Node dispatches a tsfn's calls
+// one per loop wake-up, each in its own callback scope).
 struct AsyncState {
   std::mutex mu;
   bool alive = true;
   napi_threadsafe_function tsfn = nullptr;
+  std::vector<void*> ready;  // guarded by mu; a tsfn call is on its way whenever non-empty
+  CompleteFn complete = nullptr;
   size_t pending = 0;  // JS thread only: work in flight (the tsfn is ref'd while > 0)
 };
 
@@ -233,7 +241,7 @@ bool ReadReplaceArgs(const Napi::CallbackInfo& info, std::vector<int64_t>* bases
 }
 
 class NativeLog : public Napi::ObjectWrap<NativeLog> {
-  friend void AppendCallJs(napi_env, napi_value, void*, void*);
+  friend void AppendComplete(Napi::Env, void*);
 
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -695,11 +703,8 @@ void UnrefPending(Napi::Env env, AsyncState& state) {
   if (state.pending > 0 && --state.pending == 0) napi_unref_threadsafe_function(env, state.tsfn);
 }
 
-void SendCallJs(napi_env rawEnv, napi_value, void*, void* data) {
-  std::unique_ptr<SendCtx> ctx(static_cast<SendCtx*>(data));
-  if (rawEnv == nullptr) return;  // environment torn down: nobody awaits the promise
-  Napi::Env env(rawEnv);
-  Napi::HandleScope scope(env);
+void SendComplete(Napi::Env env, void* item) {
+  std::unique_ptr<SendCtx> ctx(static_cast<SendCtx*>(item));
   UnrefPending(env, *ctx->state);
   if (ctx->status == STRAND_OK) {
     napi_resolve_deferred(env, ctx->deferred, Napi::Number::New(env, static_cast<double>(ctx->bytesSent)));
@@ -711,7 +716,29 @@ void SendCallJs(napi_env rawEnv, napi_value, void*, void* data) {
 // Hands `ctx` to the JS thread; false when the environment is gone (the caller keeps it).
 bool PostCompletion(AsyncState& state, void* ctx) {
   std::lock_guard<std::mutex> lock(state.mu);
-  return state.alive && napi_call_threadsafe_function(state.tsfn, ctx, napi_tsfn_nonblocking) == napi_ok;
+  if (!state.alive) return false;
+  state.ready.push_back(ctx);
+  if (state.ready.size() > 1) return true;  // the call that will take it is already queued
+  if (napi_call_threadsafe_function(state.tsfn, nullptr, napi_tsfn_nonblocking) == napi_ok) return true;
+  state.ready.pop_back();
+  return false;
+}
+
+// The tsfn's callback: completes every item queued so far. With the environment torn down
+// the items are left: their references can no longer be deleted, nobody awaits them.
+void DrainCompletions(napi_env rawEnv, napi_value, void* context, void*) {
+  if (rawEnv == nullptr) return;
+  auto* state = static_cast<AsyncState*>(context);
+  std::vector<void*> items;
+  {
+    std::lock_guard<std::mutex> lock(state->mu);
+    items.swap(state->ready);
+  }
+  Napi::Env env(rawEnv);
+  for (void* item : items) {
+    Napi::HandleScope scope(env);
+    state->complete(env, item);
+  }
 }
 
 // Runs on the engine's epoll thread.
@@ -733,13 +760,14 @@ void AsyncStateCleanup(void* arg) {
   delete holder;
 }
 
-AsyncState* EnsureAsyncState(Napi::Env env, std::shared_ptr<AsyncState>& slot, const char* name,
-                             napi_threadsafe_function_call_js callJs) {
+AsyncState* EnsureAsyncState(Napi::Env env, std::shared_ptr<AsyncState>& slot, const char* name, CompleteFn complete) {
   if (slot) return slot.get();
   auto state = std::make_shared<AsyncState>();
+  state->complete = complete;
   napi_value resource = Napi::String::New(env, name);
-  napi_status st = napi_create_threadsafe_function(env, nullptr, nullptr, resource, 0, 1, nullptr, nullptr, nullptr,
-                                                   callJs, &state->tsfn);
+  // The context is the state itself: the AddonData's reference keeps it as long as the env.
+  napi_status st = napi_create_threadsafe_function(env, nullptr, nullptr, resource, 0, 1, nullptr, nullptr, state.get(),
+                                                   DrainCompletions, &state->tsfn);
   if (st != napi_ok) return nullptr;
   napi_unref_threadsafe_function(env, state->tsfn);  // only work in flight keeps the loop alive
   // Registered after the tsfn, so it runs before the tsfn's own teardown.
@@ -750,13 +778,9 @@ AsyncState* EnsureAsyncState(Napi::Env env, std::shared_ptr<AsyncState>& slot, c
 
 // ---- appends --------------------------------------------------------------------------
 
-void AppendCallJs(napi_env rawEnv, napi_value, void*, void* data) {
-  auto* ctx = static_cast<AppendCtx*>(data);
-  // environment torn down: its references cannot be deleted any more, so ctx is left
-  if (rawEnv == nullptr) return;
+void AppendComplete(Napi::Env env, void* item) {
+  auto* ctx = static_cast<AppendCtx*>(item);
   std::unique_ptr<AppendCtx> owned(ctx);
-  Napi::Env env(rawEnv);
-  Napi::HandleScope scope(env);
   UnrefPending(env, *ctx->state);
   if (ctx->status == STRAND_OK) {
     Napi::Float64Array out = Napi::Float64Array::New(env, 10);
@@ -773,7 +797,7 @@ void AppendCallJs(napi_env rawEnv, napi_value, void*, void* data) {
   napi_delete_reference(env, ctx->ownerRef);  // last: it may let the wrapper be collected
 }
 
-// Runs on an append thread. When the environment is gone ctx is left (see AppendCallJs).
+// Runs on an append thread. When the environment is gone ctx is left (see DrainCompletions).
 extern "C" void AppendDone(void* raw, int32_t status, const strand_append_result* result, const char* msg) {
   auto* ctx = static_cast<AppendCtx*>(raw);
   ctx->status = status;
@@ -790,7 +814,7 @@ Napi::Value NativeLog::AppendAsync(const Napi::CallbackInfo& info) {
     return Rejected(env, STRAND_E_INVALID_ARG, "appendAsync(buffer, leaderEpoch, timestampType, nowMs, maxBatchBytes)");
   }
   AddonData* data = Data(env);
-  AsyncState* state = EnsureAsyncState(env, data->append, "strand.append", AppendCallJs);
+  AsyncState* state = EnsureAsyncState(env, data->append, "strand.append", AppendComplete);
   if (state == nullptr) return Rejected(env, STRAND_E_IO, "appendAsync: cannot create the completion function");
   Napi::Buffer<uint8_t> buf = info[0].As<Napi::Buffer<uint8_t>>();
   auto* ctx = new AppendCtx();
@@ -845,7 +869,7 @@ Napi::Value Sendfile(const Napi::CallbackInfo& info) {
       return RejectedPromise(env, STRAND_E_INVALID_ARG, "sendfile: region position or length out of range");
     }
   }
-  AsyncState* state = EnsureAsyncState(env, Data(env)->send, "strand.sendfile", SendCallJs);
+  AsyncState* state = EnsureAsyncState(env, Data(env)->send, "strand.sendfile", SendComplete);
   if (state == nullptr) return RejectedPromise(env, STRAND_E_IO, "sendfile: cannot create the completion function");
   int32_t socketFd = strand_dup_fd(info[0].As<Napi::Number>().Int32Value());
   if (socketFd < 0) return RejectedPromise(env, socketFd, "sendfile: socket: " + LastError(socketFd));
@@ -916,6 +940,20 @@ Napi::Value Crc32c(const Napi::CallbackInfo& info) {
   const uint8_t* data = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
   uint32_t crc = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
   return Napi::Number::New(env, strand_crc32c(crc, data, arr.ByteLength()));
+}
+
+// checkRecords(batch, minTimestampMs, maxTimestampMs, requireKey): strand_check_records.
+Napi::Value CheckRecords(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsBoolean()) {
+    ThrowArg(env, "checkRecords(batch, minTimestampMs, maxTimestampMs, requireKey)");
+    return env.Undefined();
+  }
+  Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
+  const uint8_t* data = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+  int32_t code = strand_check_records(data, arr.ByteLength(), info[1].As<Napi::Number>().DoubleValue(), info[2].As<Napi::Number>().DoubleValue(),
+                                      info[3].As<Napi::Boolean>().Value() ? 1 : 0);
+  return Napi::Number::New(env, code);
 }
 
 // pread(fd, buffer, position): fills the whole buffer from the file at position.
@@ -1034,6 +1072,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dupFd", Napi::Function::New(env, DupFd, "dupFd"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
   exports.Set("crc32c", Napi::Function::New(env, Crc32c, "crc32c"));
+  exports.Set("checkRecords", Napi::Function::New(env, CheckRecords, "checkRecords"));
   exports.Set("pread", Napi::Function::New(env, Pread, "pread"));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("filesSetLimit", Napi::Function::New(env, FilesSetLimit, "filesSetLimit"));

@@ -170,6 +170,12 @@ int32_t strand_malloc_tune(int32_t arena_max, int32_t mmap_threshold_bytes);
 /* CRC-32C (Castagnoli), hardware when available. */
 uint32_t strand_crc32c(uint32_t crc, const uint8_t* data, size_t len);
 
+/* The record-level checks of one whole uncompressed v2 batch (header included): 0 every
+ * record passed; 1 well formed, but some record's timestamp is outside [min, max] (ms) or
+ * it has no key while require_key is set; -1 malformed records (CORRUPT_MESSAGE); -2 the
+ * record count, last offset delta and records' offset deltas disagree (INVALID_RECORD). */
+int32_t strand_check_records(const uint8_t* batch, size_t len, double min_timestamp_ms, double max_timestamp_ms, int32_t require_key);
+
 /* Zero-copy transfer on one of the engine's epoll threads (STRAND_SENDFILE_THREADS,
  * default 4): a socket's next transfer must wait for the previous one's callback. The fds
  * are duplicated by the caller (F_DUPFD_CLOEXEC) and owned by the transfer: closed when it

@@ -9,6 +9,7 @@ pub mod crc32c;
 pub mod file_cache;
 pub mod log;
 pub mod offset_index;
+pub mod records;
 pub mod segment;
 pub mod sendfile;
 pub mod sys;
@@ -602,6 +603,21 @@ pub unsafe extern "C" fn strand_crc32c(crc: u32, data: *const u8, len: usize) ->
         return crc;
     }
     crc32c::crc32c(crc, std::slice::from_raw_parts(data, len))
+}
+
+/// The record-level checks of one uncompressed v2 batch (records.rs): 0 every record
+/// passed, 1 some record is outside [min_timestamp_ms, max_timestamp_ms] or lacks a key
+/// that `require_key` asks for, -1 malformed, -2 count and offset deltas disagree.
+///
+/// # Safety
+/// `batch` holds `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn strand_check_records(batch: *const u8, len: usize, min_timestamp_ms: f64, max_timestamp_ms: f64, require_key: i32) -> i32 {
+    if batch.is_null() {
+        return records::RECORDS_MALFORMED;
+    }
+    let checks = records::RecordChecks { min_timestamp_ms, max_timestamp_ms, require_key: require_key != 0 };
+    records::check_records(std::slice::from_raw_parts(batch, len), &checks)
 }
 
 #[cfg(test)]

@@ -224,9 +224,10 @@ export class RecordWalker {
         this.step = Step.TimestampDelta;
         continue;
       }
-      // A zig-zag varint/varlong of up to 10 bytes.
+      // A zig-zag varint/varlong of up to 10 bytes, no wider than 64 bits.
       this.varValue += (b & 0x7f) * this.varScale;
       this.varBytes++;
+      if (this.varBytes === 10 && b > 1) return this.fail();
       if ((b & 0x80) !== 0) {
         if (this.varBytes === 10) return this.fail();
         this.varScale *= 128;
@@ -337,13 +338,15 @@ export function readInt64(buf: Buffer, at: number): number {
   return buf.readInt32BE(at) * 0x1_0000_0000 + buf.readUInt32BE(at + 4);
 }
 
-// A zig-zag varint/varlong (up to 10 bytes) as a number; NaN when it runs past `end`.
+// A zig-zag varint/varlong (up to 10 bytes) as a number; NaN when it runs past `end` or
+// is wider than 64 bits (as the engine's walk, native/src/records.rs).
 function readVarint(buf: Buffer, cursor: { pos: number }, end: number): number {
   let value = 0;
   let scale = 1;
   for (let i = 0; i < 10; i++) {
     if (cursor.pos >= end) return NaN;
     const b = buf[cursor.pos++]!;
+    if (i === 9 && b > 1) return NaN;
     value += (b & 0x7f) * scale;
     if ((b & 0x80) === 0) return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
     scale *= 128;

@@ -28,6 +28,7 @@ export {
 } from './record-batch.js';
 export type { BuildBatchOptions, ParseOptions, ParsedBatch, ParsedRecord, ParsedHeader } from './record-batch.js';
 export { crc32c, crc32cJs } from './crc32c.js';
+export { checkBatchRecords, RecordsVerdict } from './record-checks.js';
 export { rebuildBatchCrc } from './record-batch.js';
 export {
   segmentFileName,

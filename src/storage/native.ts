@@ -39,6 +39,7 @@ export interface NativeAddon {
   dupFd(fd: number): number;
   closeFd(fd: number): void;
   crc32c(data: Uint8Array, crc?: number): number;
+  checkRecords(batch: Uint8Array, minTimestampMs: number, maxTimestampMs: number, requireKey: boolean): number;
   pread(fd: number, target: Buffer, position: number): void;
   setErrorClass(ctor: new (code: string, message: string) => Error): void;
   filesSetLimit(maxOpenSegments: number): void;

@@ -8,7 +8,7 @@ import type { TopicConfig } from '../../config/index';
 import { ApiKey, ErrorCode, type ProduceRequest, type ProduceResponse } from '../../protocol/index';
 import type { PartitionProduceData } from '../../protocol/generated/produce-request';
 import type { BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse } from '../../protocol/generated/produce-response';
-import { StorageError, type Log } from '../../storage/index';
+import { RecordsVerdict, StorageError, checkBatchRecords, type Log } from '../../storage/index';
 import { defineHandler, type RequestContext } from '../api-handler';
 import { PartitionProducers, type BatchRecord } from '../producer-state';
 import { BATCH_HEADER_BYTES, batchCompression, readInt64, scanRecords, visitRecords, type RecordVisitor } from '../record-scan';
@@ -189,13 +189,23 @@ function malformed(code: number, at: number): RecordCheckFailure {
     : { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `malformed records in the batch at byte ${at}`, recordErrors: [] };
 }
 
-/** The checks of uncompressed records: synchronous, no allocation per record. */
+/**
+ * The checks of uncompressed records: synchronous, no allocation per record. The engine
+ * walks each batch; only a batch it finds a rejected record in is walked again here, to
+ * name the records.
+ */
 function checkRecordsSync(records: Buffer, checks: RecordChecks): RecordCheckFailure | null {
   const recordErrors: BatchIndexAndErrorMessage[] = [];
   let errorCode: number = ErrorCode.NONE;
   for (let at = 0; at < records.length; ) {
     const size = records.readInt32BE(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD_BYTES;
     const batch = records.subarray(at, at + size);
+    const verdict = checkBatchRecords(batch, checks.minTimestampMs, checks.maxTimestampMs, checks.requireKey);
+    if (verdict === RecordsVerdict.Ok) {
+      at += size;
+      continue;
+    }
+    if (verdict === RecordsVerdict.Malformed || verdict === RecordsVerdict.OffsetsMismatch) return malformed(verdict, at);
     const checker = recordChecker(checks, recordErrors);
     const code = countMatchesOffsets(batch) ? checker.verdict(visitRecords(batch, batch.subarray(BATCH_HEADER_BYTES), checker.visit)) : -2;
     if (code < 0) return malformed(code, at);
