@@ -674,7 +674,6 @@ export class Runner {
 
   private async runThroughput(w: WorkloadDefinition, s: Session, rep: number): Promise<void> {
     const t = await this.newTopic(w, s, rep, w.partitions);
-    const pairedDir = path.join(this.scratchDir, 'paired-engine');
     const label = `${s.target.label} ${w.name} rep ${rep}`;
     const idle: KafkaConnection[] = [];
     const settings: Record<string, string | number | boolean> = { partitions: t.partitions, recordBytes: w.recordBytes, batchBytes: w.batchBytes, acks: w.acks === -1 ? 'all' : 1 };
@@ -694,7 +693,7 @@ export class Runner {
         settings['idleConnections'] = idle.length;
         if (s.target.pid !== null) settings['brokerRssWithIdleConnectionsMiB'] = Math.round(this.rssOf(s) / MiB);
       }
-      const engine = w.kind === 'throughput' && this.opts.pairEngine ? await this.engineBeforeProduce(label, pairedDir) : null;
+      const engine = w.kind === 'throughput' && this.opts.pairEngine ? await this.engineBeforeProduce(label) : null;
       const produced = await this.produce(`${label} produce`, s, this.produceSpec(w, t.topic, t.partitions), 'strand-bench');
       const notes = [...t.notes];
       if (w.idleConnections > 0) {
@@ -714,7 +713,6 @@ export class Runner {
     } finally {
       for (const c of idle) c.close();
       await this.dropTopic(s, t.topic);
-      fs.rmSync(pairedDir, { recursive: true, force: true });
     }
   }
 
@@ -726,12 +724,16 @@ export class Runner {
    * phase the memory the VM had long handed back, while the engine got what the pause had
    * not: 0.2-0.4x. Running the engine after the phase biases it the other way.)
    */
-  private async engineBeforeProduce(label: string, dir: string): Promise<{ mbPerS: number | null; note: string; bytes: number }> {
+  private async engineBeforeProduce(label: string): Promise<{ mbPerS: number | null; note: string; bytes: number }> {
     await this.writeBackAndSettle(label);
     const mib = Math.round(this.opts.maxBytesPerPhase / MiB);
-    const engine = await this.withProgress(`${label} engine append`, () => null, () => `${mib} MiB through the engine alone`, measureEngineAppendKept(dir, mib));
-    fs.rmSync(dir, { recursive: true, force: true });
-    return { ...engine, bytes: mib * MiB };
+    const dir = path.join(this.scratchDir, 'paired-engine');
+    try {
+      const engine = await this.withProgress(`${label} engine append`, () => null, () => `${mib} MiB through the engine alone`, measureEngineAppendKept(dir, mib));
+      return { ...engine, bytes: mib * MiB };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   private pairWithEngine(sample: Sample, engine: { mbPerS: number | null; note: string; bytes: number }): void {

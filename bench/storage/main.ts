@@ -115,8 +115,8 @@ async function benchAppendSustained(dir: string, logs: number, totalBytes: numbe
 /**
  * The engine's own top append rate, for the suite to pair with a produce phase: `totalBytes`
  * of 64 KiB batches over `logs` logs through appendAsync (the append threads a broker uses,
- * a few appends in flight per log). The logs are left in `dir`, closed, so that the
- * produce phase after it gets no page-cache memory this run gave back; the suite removes them.
+ * a few appends in flight per log). The logs are left in `dir`, closed, for the caller: the
+ * suite deletes them before the phase's pause, a test reads them back.
  */
 async function benchAppendKept(dir: string, logs: number, totalBytes: number): Promise<void> {
   const { batch, count } = batches64KiB(totalBytes);

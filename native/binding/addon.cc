@@ -1,8 +1,9 @@
 // The Node binding of the Rust storage engine: JS values <-> the C ABI of strand.h.
 // Nothing clever lives here. Hot calls (append, read) take a Buffer without copying and
 // report through Float64Arrays that the JS side allocates once, so they allocate nothing.
-// fsync runs in the libuv pool (AsyncWorker); sendfile waits on the engine's own epoll
-// thread and completes its Promise through one thread-safe function per environment.
+// fsync runs in the libuv pool (AsyncWorker); appendAsync and sendfile run on the engine's
+// own threads and complete their Promises through one thread-safe function per kind of work
+// and environment (AsyncState).
 #include <napi.h>
 
 #include <atomic>
@@ -110,6 +111,19 @@ void Throw(Napi::Env env, int32_t status, const std::string& message) {
 void ThrowStatus(Napi::Env env, int32_t status) { Throw(env, status, LastError(status)); }
 
 void ThrowArg(Napi::Env env, const char* message) { Throw(env, STRAND_E_INVALID_ARG, message); }
+
+// A promise already rejected with the engine's error: async calls report bad arguments and
+// closed logs this way rather than by throwing.
+Napi::Value RejectedPromise(Napi::Env env, int32_t status, const std::string& message) {
+  auto d = Napi::Promise::Deferred::New(env);
+  d.Reject(MakeError(env, status, message));
+  return d.Promise();
+}
+
+// The bytes a typed array views (a Buffer's too), without copying.
+const uint8_t* BytesOf(const Napi::TypedArray& arr) {
+  return static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+}
 
 int64_t ToInt64(const Napi::Value& v) {
   double d = v.As<Napi::Number>().DoubleValue();
@@ -519,11 +533,11 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
   // pool (the engine holds the log's lock only for the renames). close() waits for it.
   Napi::Value ReplaceSegmentsAsync(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (log_ == nullptr || terminal_) return Rejected(env, STRAND_E_CLOSED, "the log is closed");
+    if (log_ == nullptr || terminal_) return RejectedPromise(env, STRAND_E_CLOSED, "the log is closed");
     std::vector<int64_t> bases;
     std::string path;
     if (!ReadReplaceArgs(info, &bases, &path)) {
-      return Rejected(env, STRAND_E_INVALID_ARG, "replaceSegmentsAsync(oldBaseOffsets: number[], cleanedLogPath: string)");
+      return RejectedPromise(env, STRAND_E_INVALID_ARG, "replaceSegmentsAsync(oldBaseOffsets: number[], cleanedLogPath: string)");
     }
     auto* worker = new LogWorker(env, this, log_, LogWorker::Kind::Replace, 0);
     worker->SetReplace(std::move(bases), std::move(path));
@@ -597,7 +611,7 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
   // flush(): Promise<void>; fsync in the libuv pool while the JS thread keeps appending.
   Napi::Value Flush(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (log_ == nullptr || terminal_) return Rejected(env, STRAND_E_CLOSED, "the log is closed");
+    if (log_ == nullptr || terminal_) return RejectedPromise(env, STRAND_E_CLOSED, "the log is closed");
     auto* worker = new LogWorker(env, this, log_, LogWorker::Kind::Flush, 0);
     inflight_++;
     Napi::Promise p = worker->Promise();
@@ -612,7 +626,7 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
 
   Napi::Value Terminal(const Napi::CallbackInfo& info, LogWorker::Kind kind) {
     Napi::Env env = info.Env();
-    if (log_ == nullptr || terminal_) return Rejected(env, STRAND_E_CLOSED, "the log is closed");
+    if (log_ == nullptr || terminal_) return RejectedPromise(env, STRAND_E_CLOSED, "the log is closed");
     terminal_ = true;
     terminalKind_ = kind;
     terminalClean_ = info.Length() > 0 && info[0].ToBoolean() ? 1 : 0;
@@ -641,12 +655,6 @@ class NativeLog : public Napi::ObjectWrap<NativeLog> {
       delete raw;
     });
     inner.Get("then").As<Napi::Function>().Call(inner, {onOk, onErr});
-  }
-
-  static Napi::Value Rejected(Napi::Env env, int32_t status, const char* message) {
-    auto d = Napi::Promise::Deferred::New(env);
-    d.Reject(MakeError(env, status, message));
-    return d.Promise();
   }
 
   strand_log* log_ = nullptr;
@@ -809,13 +817,13 @@ extern "C" void AppendDone(void* raw, int32_t status, const strand_append_result
 
 Napi::Value NativeLog::AppendAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (log_ == nullptr || terminal_) return Rejected(env, STRAND_E_CLOSED, "the log is closed");
+  if (log_ == nullptr || terminal_) return RejectedPromise(env, STRAND_E_CLOSED, "the log is closed");
   if (info.Length() < 5 || !info[0].IsBuffer() || !IsNumbers(info, 1, 5)) {
-    return Rejected(env, STRAND_E_INVALID_ARG, "appendAsync(buffer, leaderEpoch, timestampType, nowMs, maxBatchBytes)");
+    return RejectedPromise(env, STRAND_E_INVALID_ARG, "appendAsync(buffer, leaderEpoch, timestampType, nowMs, maxBatchBytes)");
   }
   AddonData* data = Data(env);
   AsyncState* state = EnsureAsyncState(env, data->append, "strand.append", AppendComplete);
-  if (state == nullptr) return Rejected(env, STRAND_E_IO, "appendAsync: cannot create the completion function");
+  if (state == nullptr) return RejectedPromise(env, STRAND_E_IO, "appendAsync: cannot create the completion function");
   Napi::Buffer<uint8_t> buf = info[0].As<Napi::Buffer<uint8_t>>();
   auto* ctx = new AppendCtx();
   ctx->state = data->append;
@@ -839,12 +847,6 @@ Napi::Value NativeLog::AppendAsync(const Napi::CallbackInfo& info) {
     delete ctx;
   }
   return Napi::Value(env, promise);
-}
-
-Napi::Value RejectedPromise(Napi::Env env, int32_t status, const std::string& message) {
-  auto d = Napi::Promise::Deferred::New(env);
-  d.Reject(MakeError(env, status, message));
-  return d.Promise();
 }
 
 // sendfile(socketFd, regions: Float64Array [fd, position, length]*n, n, timeoutMs): Promise<bytes>.
@@ -937,7 +939,7 @@ Napi::Value Crc32c(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
-  const uint8_t* data = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+  const uint8_t* data = BytesOf(arr);
   uint32_t crc = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
   return Napi::Number::New(env, strand_crc32c(crc, data, arr.ByteLength()));
 }
@@ -950,7 +952,7 @@ Napi::Value CheckRecords(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
-  const uint8_t* data = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+  const uint8_t* data = BytesOf(arr);
   int32_t code = strand_check_records(data, arr.ByteLength(), info[1].As<Napi::Number>().DoubleValue(), info[2].As<Napi::Number>().DoubleValue(),
                                       info[3].As<Napi::Boolean>().Value() ? 1 : 0);
   return Napi::Number::New(env, code);

@@ -154,7 +154,7 @@ pub fn check_records(batch: &[u8], checks: &RecordChecks) -> i32 {
 mod tests {
     use super::*;
     use crate::batch::testutil::make_batch;
-    use crate::batch::{OFF_BATCH_LENGTH, OFF_ATTRIBUTES as ATTRS};
+    use crate::batch::OFF_BATCH_LENGTH;
 
     const ANY: RecordChecks = RecordChecks { min_timestamp_ms: f64::NEG_INFINITY, max_timestamp_ms: f64::INFINITY, require_key: false };
 
@@ -176,8 +176,8 @@ mod tests {
         assert_eq!(check_records(&batch, &RecordChecks { require_key: true, ..ANY }), RECORDS_REJECTED);
         // LogAppendTime batches are judged by their max timestamp.
         let mut appended = batch.clone();
-        let attrs = be_i16(&appended, ATTRS) | ATTR_LOG_APPEND_TIME;
-        appended[ATTRS..ATTRS + 2].copy_from_slice(&attrs.to_be_bytes());
+        let attrs = be_i16(&appended, OFF_ATTRIBUTES) | ATTR_LOG_APPEND_TIME;
+        appended[OFF_ATTRIBUTES..OFF_ATTRIBUTES + 2].copy_from_slice(&attrs.to_be_bytes());
         appended[OFF_MAX_TIMESTAMP..OFF_MAX_TIMESTAMP + 8].copy_from_slice(&1_900_000_000_000i64.to_be_bytes());
         assert_eq!(check_records(&appended, &wide), RECORDS_REJECTED);
     }

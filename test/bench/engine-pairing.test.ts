@@ -7,7 +7,8 @@ import { measureEngineAppendKept } from '../../bench/machine.js';
 import { Log } from '../../src/storage/index.js';
 
 // The engine run a throughput repetition is paired with leaves its logs for the suite to
-// remove after the produce phase, and reports a rate for the bytes it really appended.
+// remove (before the produce phase's pause), and reports a rate for the bytes it really
+// appended.
 test('the paired engine append writes its bytes through the append threads and leaves the logs', { timeout: 120_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strand-paired-'));
   try {

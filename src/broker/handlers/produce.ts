@@ -257,7 +257,7 @@ function appendPartition(
   const nowMs = Date.now();
   // Idempotence: only single-batch appends (every v3+ request) carry a checkable sequence.
   const producerId = readInt64(records, PRODUCER_ID_OFFSET);
-  const idempotent = isIdempotent(records, version);
+  const idempotent = producerId >= 0 && version >= SINGLE_BATCH_MIN_VERSION;
   let producers: PartitionProducers | undefined;
   let reserved: BatchRecord | undefined;
   let lastOffsetDelta = 0;
@@ -381,10 +381,6 @@ function producePartition(
     });
   }
   return done;
-}
-
-function isIdempotent(records: Buffer, version: number): boolean {
-  return version >= SINGLE_BATCH_MIN_VERSION && readInt64(records, PRODUCER_ID_OFFSET) >= 0;
 }
 
 /**
