@@ -11,6 +11,8 @@
 // lowest value at least 2^(b-1) * 2^shift: the relative error is below 2^-(b-1).
 
 const TWO_POW_32 = 4294967296;
+/** 2^0 .. 2^53: a lookup, as Math.pow showed up in the profile of a million records a second. */
+const POW2 = Float64Array.from({ length: 54 }, (_, i) => 2 ** i);
 
 /** Bit length of a non-negative integer below 2^53 (0 for 0). */
 function bitLength(v: number): number {
@@ -72,7 +74,7 @@ export class LatencyHistogram {
     const bits = bitLength(v);
     if (bits <= this.subBucketBits) return v;
     const shift = bits - this.subBucketBits;
-    const top = Math.floor(v / 2 ** shift);
+    const top = Math.floor(v / POW2[shift]!);
     return this.subBucketCount + (shift - 1) * this.halfCount + (top - this.halfCount);
   }
 

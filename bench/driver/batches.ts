@@ -12,9 +12,11 @@ import {
   CRC_OFFSET,
   crc32c,
   decodeRecords,
-  encodeRequestFrame,
+  encodeRequestChunks,
+  Reader,
   RecordBatchView,
   varintSize,
+  type ProduceRequest,
   type RecordInput,
 } from '../../src/protocol/index.js';
 import { tryNativeAddon } from '../../src/storage/native.js';
@@ -54,9 +56,20 @@ export interface PartitionRecords {
   records: Buffer;
 }
 
+function produceBody(acks: number, timeoutMs: number, topic: string, parts: readonly PartitionRecords[]): ProduceRequest {
+  return {
+    transactionalId: null,
+    acks,
+    timeoutMs,
+    topicData: [{ name: topic, partitionData: parts.map((p) => ({ index: p.partition, records: p.records })) }],
+  };
+}
+
 /**
- * The bytes of a Produce request after its correlation id (client id, header tags, body):
- * connection.sendPrebuilt puts a fresh head in front, so one tail can be sent many times.
+ * The bytes of a Produce request after its correlation id (client id, header tags, body),
+ * as chunks to write in order: connection.sendPrebuilt puts a fresh head in front, so one
+ * tail can be sent many times. Each partition's records of 16 KiB or more are a chunk of
+ * their own, not copied: the records must not change while a send of the tail is queued.
  */
 export function produceRequestTail(
   version: number,
@@ -65,24 +78,45 @@ export function produceRequestTail(
   timeoutMs: number,
   topic: string,
   parts: readonly PartitionRecords[],
-): Buffer {
-  const frame = encodeRequestFrame(ApiKey.Produce, version, 0, clientId, {
-    transactionalId: null,
-    acks,
-    timeoutMs,
-    topicData: [{ name: topic, partitionData: parts.map((p) => ({ index: p.partition, records: p.records })) }],
-  });
-  return frame.subarray(REQUEST_HEAD_BYTES);
-}
-
-/** Writes a latency stamp into the start of a record value. */
-export function writeStamp(value: Buffer, intendedNs: number, sequence: number): void {
-  value.writeDoubleBE(intendedNs, 0);
-  value.writeDoubleBE(sequence, 8);
+): Buffer[] {
+  const { chunks } = encodeRequestChunks(ApiKey.Produce, version, 0, clientId, produceBody(acks, timeoutMs, topic, parts));
+  chunks[0] = chunks[0]!.subarray(REQUEST_HEAD_BYTES);
+  return chunks;
 }
 
 export function readStamp(value: Buffer): { intendedNs: number; sequence: number } {
   return { intendedNs: value.readDoubleBE(0), sequence: value.readDoubleBE(8) };
+}
+
+/** Called per stamped record: its offset and stamp. */
+export type StampVisitor = (offset: number, intendedNs: number, sequence: number) => void;
+
+/**
+ * Reads the stamp of every record of an uncompressed batch without decoding the records
+ * (no object per record: the consumer reads a million a second). Records whose value is
+ * null or shorter than a stamp are skipped; a malformed batch throws as decodeRecords does.
+ */
+export function visitStamps(batch: RecordBatchView, visit: StampVisitor): void {
+  const bytes = batch.recordsBytes;
+  const r = new Reader(bytes);
+  const count = batch.recordCount;
+  const baseOffset = batch.baseOffset;
+  for (let i = 0; i < count; i++) {
+    const length = r.readVarint();
+    if (length < 0) throw new RangeError(`negative record length ${length}`);
+    r.need(length);
+    const recordEnd = r.pos + length;
+    r.pos += 1; // attributes
+    r.readVarlong(); // timestamp delta
+    const offsetDelta = r.readVarint();
+    const keyLength = r.readVarint();
+    if (keyLength > 0) r.pos += keyLength;
+    const valueLength = r.readVarint();
+    if (valueLength >= STAMP_BYTES && r.pos + STAMP_BYTES <= recordEnd) {
+      visit(baseOffset + offsetDelta, bytes.readDoubleBE(r.pos), bytes.readDoubleBE(r.pos + 8));
+    }
+    r.pos = recordEnd;
+  }
 }
 
 interface StampTemplate {
@@ -149,7 +183,12 @@ export function stampedBatch(
   const t = stampTemplate(recordBytes, count, filler);
   const out = Buffer.allocUnsafe(t.batch.length);
   t.batch.copy(out);
-  for (let i = 0; i < count; i++) writeStamp(out.subarray(t.valueOffsets[i]!), intendedNsOf(i), firstSequence + i);
+  const valueOffsets = t.valueOffsets;
+  for (let i = 0; i < count; i++) {
+    const at = valueOffsets[i]!;
+    out.writeDoubleBE(intendedNsOf(i), at);
+    out.writeDoubleBE(firstSequence + i, at + 8);
+  }
   const now = Date.now();
   writeInt64(out, BASE_TIMESTAMP_OFFSET, now);
   writeInt64(out, MAX_TIMESTAMP_OFFSET, now);

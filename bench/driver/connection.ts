@@ -76,23 +76,26 @@ export class KafkaConnection {
 
   /**
    * Sends a request whose body (everything after the correlation id and up to the end,
-   * client id included) is `tail`. `expectResponse` false is for acks=0 produce only.
+   * client id included) is `tail`, one Buffer or chunks written in order (one writev).
+   * `expectResponse` false is for acks=0 produce only.
    */
-  sendPrebuilt(apiKey: number, apiVersion: number, tail: Buffer, callback: ResponseCallback, expectResponse = true): void {
+  sendPrebuilt(apiKey: number, apiVersion: number, tail: Buffer | readonly Buffer[], callback: ResponseCallback, expectResponse = true): void {
     if (this.failure !== null) {
       callback(this.failure, null);
       return;
     }
     const correlationId = this.takeCorrelationId();
     const head = Buffer.allocUnsafe(REQUEST_HEAD_BYTES);
-    head.writeInt32BE(REQUEST_HEAD_BYTES - 4 + tail.length, 0);
+    const tailBytes = Buffer.isBuffer(tail) ? tail.length : tail.reduce((sum, chunk) => sum + chunk.length, 0);
+    head.writeInt32BE(REQUEST_HEAD_BYTES - 4 + tailBytes, 0);
     head.writeInt16BE(apiKey, 4);
     head.writeInt16BE(apiVersion, 6);
     head.writeInt32BE(correlationId, 8);
     if (expectResponse) this.pending.push({ correlationId, callback });
     this.socket.cork();
     this.socket.write(head);
-    this.socket.write(tail);
+    if (Buffer.isBuffer(tail)) this.socket.write(tail);
+    else for (const chunk of tail) this.socket.write(chunk);
     this.socket.uncork();
   }
 

@@ -4,10 +4,10 @@
 // end offset. Stamped records are decoded for end-to-end latency and sequence checks;
 // otherwise only batch headers are read.
 
-import { ApiKey, decodeRecords, decodeResponseFrame, errorName, ErrorCode, iterateBatches, ZERO_UUID } from '../../src/protocol/index.js';
+import { ApiKey, decodeResponseFrame, errorName, ErrorCode, iterateBatches, ZERO_UUID } from '../../src/protocol/index.js';
 import type { FetchRequest, RecordBatchView } from '../../src/protocol/index.js';
 import { LatencyHistogram } from '../histogram.js';
-import { readStamp } from './batches.js';
+import { visitStamps } from './batches.js';
 import { KafkaConnection } from './connection.js';
 import { countError, nowNs, type ConsumerWorkerConfig, type ConsumerWorkerResult } from './messages.js';
 
@@ -221,15 +221,15 @@ export class ConsumerRun {
   }
 
   private checkStamps(batch: RecordBatchView, s: PartitionState, from: number, upTo: number, arrivedNs: number): void {
-    for (const rec of decodeRecords(batch)) {
-      if (rec.offset < from || rec.offset > upTo || rec.value === null) continue;
-      const stamp = readStamp(rec.value);
-      this.endToEnd!.record(arrivedNs - stamp.intendedNs);
-      if (stamp.sequence !== s.nextSequence) {
+    const endToEnd = this.endToEnd!;
+    visitStamps(batch, (offset, intendedNs, sequence) => {
+      if (offset < from || offset > upTo) return;
+      endToEnd.record(arrivedNs - intendedNs);
+      if (sequence !== s.nextSequence) {
         this.sequenceErrors++;
-        this.firstSequenceError ??= `partition ${s.partition} offset ${rec.offset}: sequence ${stamp.sequence}, expected ${s.nextSequence}`;
+        this.firstSequenceError ??= `partition ${s.partition} offset ${offset}: sequence ${sequence}, expected ${s.nextSequence}`;
       }
-      s.nextSequence = stamp.sequence + 1;
-    }
+      s.nextSequence = sequence + 1;
+    });
   }
 }

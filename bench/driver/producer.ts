@@ -10,8 +10,6 @@ import { KafkaConnection } from './connection.js';
 import { countError, nowNs, type ProducerWorkerConfig, type ProducerWorkerResult } from './messages.js';
 import { randomBytes } from 'node:crypto';
 
-/** Prebuilt request tails beyond this many bytes per connection are built per request instead. */
-const PREBUILT_LIMIT_BYTES = 64 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 250;
 /** Rate mode: requests built (and dropped) before the start signal, so that the schedule starts with warm code. */
 const WARMUP_REQUESTS = 200;
@@ -19,7 +17,7 @@ const WARMUP_LIMIT_MS = 500;
 
 /** One rate-mode produce request: records first..first+n-1 of a connection's schedule. */
 interface RateRequest {
-  tail: Buffer;
+  tail: Buffer[];
   recordsOf: Map<number, number>;
   bytesOf: Map<number, number>;
   firstKOf: Map<number, number>;
@@ -253,9 +251,11 @@ export class ProducerRun {
     const perRequest = Math.max(1, Math.min(partitions.length, Math.floor(cfg.maxRequestBytes / batch.length)));
     const groups: number[][] = [];
     for (let i = 0; i < partitions.length; i += perRequest) groups.push(partitions.slice(i, i + perRequest));
-    const build = (group: number[]): Buffer =>
-      produceRequestTail(cfg.produceVersion, conn.clientId, cfg.acks, cfg.requestTimeoutMs, cfg.topic, group.map((partition) => ({ partition, records: batch })));
-    const prebuilt = groups.length * perRequest * batch.length <= PREBUILT_LIMIT_BYTES ? groups.map(build) : null;
+    // The tails refer to the one filler batch (never changed), so prebuilding them costs
+    // no copy of it, however many partitions there are.
+    const prebuilt = groups.map((group) =>
+      produceRequestTail(cfg.produceVersion, conn.clientId, cfg.acks, cfg.requestTimeoutMs, cfg.topic, group.map((partition) => ({ partition, records: batch }))),
+    );
     const recordsOf = groups.map((g) => new Map(g.map((p) => [p, cfg.recordsPerBatch])));
     const bytesOf = groups.map((g) => new Map(g.map((p) => [p, batch.length])));
     const payloadPerGroup = groups.map((g) => g.length * cfg.recordsPerBatch * cfg.recordBytes);
@@ -277,7 +277,7 @@ export class ProducerRun {
         }
         const g = next;
         next = (next + 1) % groups.length;
-        const tail = prebuilt === null ? build(groups[g]!) : prebuilt[g]!;
+        const tail = prebuilt[g]!;
         sentBytes += payloadPerGroup[g]!;
         this.markSend();
         conn.sendPrebuilt(ApiKey.Produce, cfg.produceVersion, tail, (err, frame) => {

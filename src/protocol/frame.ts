@@ -36,6 +36,8 @@ const COPY_OUT_MAX_BYTES = 64 * 1024;
 // One scratch writer: encoding is synchronous, so no two encodes interleave.
 const responseWriter = new Writer({ initialBytes: 16 * 1024, externalRecordsMinBytes: EXTERNAL_RECORDS_MIN_BYTES, clampStrings: true });
 const requestWriter = new Writer({ initialBytes: 16 * 1024 });
+// Requests as chunk lists: the record Buffers of a produce request go out as they are.
+const requestChunkWriter = new Writer({ initialBytes: 16 * 1024, externalRecordsMinBytes: EXTERNAL_RECORDS_MIN_BYTES });
 
 function unknownApi(apiKey: number): ProtocolError {
   return new ProtocolError(`unknown api key ${apiKey}`, ErrorCode.UNSUPPORTED_VERSION);
@@ -141,6 +143,29 @@ export function encodeRequestFrame<K extends ApiKeyNumber>(
   const frame = w.copyToBuffer();
   frame.writeInt32BE(frame.length - FRAME_SIZE_BYTES, 0);
   return frame;
+}
+
+/**
+ * Encodes a request frame as a chunk list: record Buffers of at least 16 KiB are chunks of
+ * their own, not copied (write the chunks in order, e.g. corked, and keep the records
+ * unchanged until they are sent). Every chunk is a Buffer: requests hold no file regions.
+ */
+export function encodeRequestChunks<K extends ApiKeyNumber>(
+  apiKey: K,
+  apiVersion: number,
+  correlationId: number,
+  clientId: string | null,
+  body: RequestBodies[K],
+): { chunks: Buffer[]; totalBytes: number } {
+  const w = requestChunkWriter;
+  w.reset();
+  w.writeInt32(0); // size, patched below
+  writeRequestHeader(w, apiKey, apiVersion, correlationId, clientId);
+  (API_CODECS[apiKey] as ApiCodec).encodeRequest(w, body, apiVersion);
+  const out = w.takeChunks();
+  const chunks = out.chunks as Buffer[];
+  chunks[0]!.writeInt32BE(out.totalBytes - FRAME_SIZE_BYTES, 0);
+  return { chunks, totalBytes: out.totalBytes };
 }
 
 export interface DecodedResponse<K extends ApiKeyNumber> {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RecordBatchView } from '../../src/protocol/index.js';
-import { fillerBatch, readStamp, recordsPerBatch, stampedBatch } from '../../bench/driver/batches.js';
+import { ApiKey, buildRecordBatch, decodeRequestBody, decodeRequestHeader, encodeRequestFrame, RecordBatchView } from '../../src/protocol/index.js';
+import { fillerBatch, produceRequestTail, readStamp, recordsPerBatch, stampedBatch, visitStamps } from '../../bench/driver/batches.js';
+import { REQUEST_HEAD_BYTES } from '../../bench/driver/connection.js';
 import { deal, spreadOverThreads } from '../../bench/driver/loadgen.js';
 import { parseDuration, parseOptions, parseSize, parseTarget } from '../../bench/options.js';
 import { defaultScale, describeWorkloads, selectWorkloads, workloadCatalog } from '../../bench/workloads.js';
@@ -89,6 +90,64 @@ test('stamped batches carry valid CRCs, intended times and sequences', () => {
   // A second batch of the same shape comes from the cached template: different stamps.
   const again = decodeRecords(new RecordBatchView(stampedBatch(100, 7, 0, () => 5, filler), 0));
   assert.deepEqual(readStamp(again[6]!.value!), { intendedNs: 5, sequence: 6 });
+});
+
+test('the consumer reads stamps without decoding records: same offsets and stamps as decodeRecords', () => {
+  const filler = Buffer.alloc(3000, 0x42);
+  for (const [recordBytes, count] of [[16, 1], [100, 7], [1024, 64], [2000, 3]] as const) {
+    const batch = Buffer.from(stampedBatch(recordBytes, count, 1000, (i) => 7e12 + i * 333, filler));
+    batch.writeBigInt64BE(500n, 0); // base offset
+    const view = new RecordBatchView(batch, 0);
+    const seen: Array<[number, number, number]> = [];
+    visitStamps(view, (offset, intendedNs, sequence) => seen.push([offset, intendedNs, sequence]));
+    const expected = decodeRecords(view).map((r): [number, number, number] => {
+      const stamp = readStamp(r.value!);
+      return [r.offset, stamp.intendedNs, stamp.sequence];
+    });
+    assert.equal(seen.length, count);
+    assert.deepEqual(seen, expected);
+    assert.equal(seen[count - 1]![0], 500 + count - 1);
+  }
+  // keys, headers and values too short for a stamp: stamps of the others still line up
+  const mixed = buildRecordBatch([
+    { key: Buffer.from('k1'), value: Buffer.alloc(16, 1), headers: [{ key: 'h', value: Buffer.from('v') }] },
+    { value: null },
+    { value: Buffer.alloc(8) },
+    { key: Buffer.alloc(300, 9), value: Buffer.concat([Buffer.alloc(8), Buffer.alloc(8)]) },
+  ]);
+  const offsets: number[] = [];
+  visitStamps(new RecordBatchView(mixed, 0), (offset) => offsets.push(offset));
+  assert.deepEqual(offsets, [0, 3]);
+  // a record cut short throws instead of reading past the batch
+  const cut = mixed.subarray(0, mixed.length - 5);
+  cut.writeInt32BE(cut.length - 12, 8);
+  assert.throws(() => visitStamps(new RecordBatchView(cut, 0), () => undefined));
+});
+
+test('a produce request sent as chunks is byte for byte the request sent as one buffer, records not copied', () => {
+  const filler = Buffer.alloc(2000, 0x43);
+  const parts = [
+    { partition: 3, records: stampedBatch(1024, 40, 0, (i) => i, filler) },
+    { partition: 7, records: stampedBatch(1024, 20, 0, (i) => i, filler) },
+    { partition: 9, records: fillerBatch(100, 2) }, // small: copied into the header chunk
+  ];
+  for (const version of [3, 8, 9, 11]) {
+    const body = { transactionalId: null, acks: 1, timeoutMs: 30000, topicData: [{ name: 'topic-a', partitionData: parts.map((p) => ({ index: p.partition, records: p.records })) }] };
+    const whole = encodeRequestFrame(ApiKey.Produce, version, 0, 'client-x', body).subarray(REQUEST_HEAD_BYTES);
+    const chunks = produceRequestTail(version, 'client-x', 1, 30000, 'topic-a', parts);
+    assert.deepEqual(Buffer.concat(chunks), whole, `v${version}`);
+    assert.ok(chunks.includes(parts[0]!.records) && chunks.includes(parts[1]!.records), 'large records are chunks of their own');
+    assert.ok(!chunks.includes(parts[2]!.records));
+    // and it decodes as the request it is
+    const frame = Buffer.concat([Buffer.alloc(REQUEST_HEAD_BYTES), ...chunks]);
+    frame.writeInt32BE(frame.length - 4, 0);
+    frame.writeInt16BE(ApiKey.Produce, 4);
+    frame.writeInt16BE(version, 6);
+    const header = decodeRequestHeader(frame, 4);
+    const decoded = decodeRequestBody(ApiKey.Produce, header, frame);
+    assert.deepEqual(decoded.topicData[0]!.partitionData.map((p) => p.index), [3, 7, 9]);
+    assert.deepEqual(decoded.topicData[0]!.partitionData[1]!.records, parts[1]!.records);
+  }
 });
 
 test('partitions are dealt round-robin over connections, and connections over threads', () => {
