@@ -46,7 +46,7 @@ import {
 } from './machine.js';
 import { MB, summarize, type BenchRun, type BrokerUsage, type MachineLimit, type Sample, type TargetInfo, type Verification } from './model.js';
 import type { BenchOptions } from './options.js';
-import { sampleProcess, type ProcessSampler } from './proc-stats.js';
+import { rssKiB, sampleProcess, type ProcessSampler } from './proc-stats.js';
 import { median } from './stats.js';
 import { KafkaHomeTarget, findJava } from './targets/kafka.js';
 import { sleep } from './targets/process.js';
@@ -679,7 +679,7 @@ export class Runner {
     const settings: Record<string, string | number | boolean> = { partitions: t.partitions, recordBytes: w.recordBytes, batchBytes: w.batchBytes, acks: w.acks === -1 ? 'all' : 1 };
     try {
       if (w.kind === 'partitions') {
-        if (s.target.pid !== null) settings['brokerRssAfterCreateMiB'] = Math.round(this.rssOf(s) / MiB);
+        if (s.target.pid !== null) settings['brokerRssAfterCreateMiB'] = Math.round((rssKiB(s.target.pid) ?? 0) / 1024);
         // A broker's first write to a partition can cost far more than the rest (Apache
         // Kafka writes each partition's leader-epoch checkpoint then): one batch to every
         // partition first, not timed, so the phase measures the steady state on every target.
@@ -691,7 +691,7 @@ export class Runner {
       if (w.idleConnections > 0) {
         await this.withProgress(label, () => idle.length / w.idleConnections, () => `opening ${w.idleConnections} idle connections`, this.openIdle(s, w.idleConnections, idle));
         settings['idleConnections'] = idle.length;
-        if (s.target.pid !== null) settings['brokerRssWithIdleConnectionsMiB'] = Math.round(this.rssOf(s) / MiB);
+        if (s.target.pid !== null) settings['brokerRssWithIdleConnectionsMiB'] = Math.round((rssKiB(s.target.pid) ?? 0) / 1024);
       }
       const engine = w.kind === 'throughput' && this.opts.pairEngine ? await this.engineBeforeProduce(label) : null;
       const produced = await this.produce(`${label} produce`, s, this.produceSpec(w, t.topic, t.partitions), 'strand-bench');
@@ -743,16 +743,6 @@ export class Runner {
     }
     sample.pairedEngine = { mbPerS: engine.mbPerS, bytes: engine.bytes };
     this.log(`  ${sample.target.padEnd(16)} rep ${sample.repetition} engine append  ${fmtMBps(engine.mbPerS)} MB/s just before (produce is ${(sample.mbPerS / engine.mbPerS).toFixed(2)}x of it)`);
-  }
-
-  private rssOf(s: Session): number {
-    try {
-      const status = fs.readFileSync(`/proc/${s.target.pid}/status`, 'utf8');
-      const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
-      return m === null ? 0 : Number(m[1]) * 1024;
-    } catch {
-      return 0;
-    }
   }
 
   /** Opens `count` connections that each send ApiVersions and Metadata, then stay idle. */

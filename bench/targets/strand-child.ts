@@ -3,6 +3,7 @@
 // harnesses (compat, load, hardening), which add their own views of the process on top.
 
 import type { ChildProcess, StdioOptions } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../options.js';
 import { spawnTracked, waitForPort } from './process.js';
@@ -32,6 +33,11 @@ export interface StrandChildOptions {
   onSpawn?: (child: ChildProcess) => void;
   /** What to add to a start-up failure's message (the broker's output so far). */
   describe: () => string;
+}
+
+/** Throws unless the CLI entry exists: callers check before they make ports and dirs. */
+export function assertStrandEntry(entry: string = STRAND_ENTRY): void {
+  if (!fs.existsSync(entry)) throw new Error(`broker entry point ${entry} is missing: run \`npm run build\` first`);
 }
 
 /** The `strand start` arguments for a broker on 127.0.0.1:port with data in dataDir. */

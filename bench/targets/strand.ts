@@ -7,12 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../options.js';
 import { freePort, stopChild, withOpenFileLimit } from './process.js';
-import { startStrandChild, STRAND_ENTRY } from './strand-child.js';
+import { assertStrandEntry, startStrandChild } from './strand-child.js';
 import { parseOverrides, type Target } from './target.js';
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
-const CLI_ENTRY = STRAND_ENTRY;
 
 /** The package version plus the commit of the checkout (and '+dirty' for uncommitted changes). */
 export function strandVersion(): string {
@@ -71,7 +70,7 @@ export class StrandTarget implements Target {
   }
 
   async start(): Promise<void> {
-    if (!fs.existsSync(CLI_ENTRY)) throw new Error(`${CLI_ENTRY} is missing: run npm run build first`);
+    assertStrandEntry();
     this.workDir = fs.mkdtempSync(path.join(this.parentDir, 'strand-bench-strand-'));
     const dataDir = path.join(this.workDir, 'data');
     fs.mkdirSync(dataDir);

@@ -76,8 +76,7 @@ fn lane_count() -> usize {
 }
 
 fn spin_time() -> Duration {
-    let us = std::env::var("STRAND_APPEND_SPIN_US").ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(DEFAULT_SPIN_US);
-    Duration::from_micros(us.min(MAX_SPIN_US))
+    Duration::from_micros(crate::sys::env_number("STRAND_APPEND_SPIN_US", DEFAULT_SPIN_US, 0, MAX_SPIN_US))
 }
 
 fn start_lanes() -> Result<Vec<&'static Lane>, String> {

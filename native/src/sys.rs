@@ -113,8 +113,34 @@ extern "C" {
     pub fn mallopt(param: c_int, value: c_int) -> c_int;
 }
 
+/// A whole number from environment variable `name`, clamped to min..=max; `default` when
+/// unset or not a number.
+pub fn env_number(name: &str, default: u64, min: u64, max: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok()).map(|n| n.clamp(min, max)).unwrap_or(default)
+}
+
 /// A thread count from environment variable `name`, clamped to 1..=max; `default` when unset
 /// or not a number.
 pub fn env_threads(name: &str, default: usize, max: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.trim().parse::<usize>().ok()).map(|n| n.clamp(1, max)).unwrap_or(default)
+    env_number(name, default as u64, 1, max as u64) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_numbers_are_clamped_and_default_when_unset_or_bad() {
+        // names of their own: tests run in parallel and share the environment
+        assert_eq!(env_number("STRAND_TEST_ENV_NUMBER_UNSET", 50, 0, 100), 50);
+        std::env::set_var("STRAND_TEST_ENV_NUMBER_ZERO", " 0 ");
+        assert_eq!(env_number("STRAND_TEST_ENV_NUMBER_ZERO", 50, 0, 100), 0);
+        assert_eq!(env_threads("STRAND_TEST_ENV_NUMBER_ZERO", 2, 16), 1);
+        std::env::set_var("STRAND_TEST_ENV_NUMBER_BIG", "5000");
+        assert_eq!(env_number("STRAND_TEST_ENV_NUMBER_BIG", 50, 0, 100), 100);
+        assert_eq!(env_threads("STRAND_TEST_ENV_NUMBER_BIG", 2, 16), 16);
+        std::env::set_var("STRAND_TEST_ENV_NUMBER_BAD", "-3");
+        assert_eq!(env_number("STRAND_TEST_ENV_NUMBER_BAD", 50, 0, 100), 50);
+        assert_eq!(env_threads("STRAND_TEST_ENV_NUMBER_BAD", 2, 16), 2);
+    }
 }

@@ -2,11 +2,11 @@
 // subprocess, for the real-client compatibility tests.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { freePort, killChild, sleep, stopChild } from '../../bench/targets/process.js';
-import { OutputTail, startStrandChild, STRAND_ENTRY } from '../../bench/targets/strand-child.js';
+import { assertStrandEntry, OutputTail, startStrandChild } from '../../bench/targets/strand-child.js';
 
 export { freePort, sleep };
 
@@ -39,9 +39,7 @@ export interface BrokerHandle {
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHandle> {
-  if (!existsSync(STRAND_ENTRY)) {
-    throw new Error(`broker entry point ${STRAND_ENTRY} is missing: build with \`npx tsc -p tsconfig.json\` first`);
-  }
+  assertStrandEntry();
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'strand-compat-'));
   const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;

@@ -4,13 +4,13 @@
 // notice the moment the broker dies) and a count of the broker's log lines by level.
 
 import type { ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../../bench/options.js';
 import { rssKiB } from '../../bench/proc-stats.js';
 import { freePort, killChild, sleep, stopChild } from '../../bench/targets/process.js';
-import { OutputTail, startStrandChild, STRAND_ENTRY } from '../../bench/targets/strand-child.js';
+import { assertStrandEntry, OutputTail, startStrandChild } from '../../bench/targets/strand-child.js';
 
 export { freePort, rssKiB, sleep };
 
@@ -78,8 +78,7 @@ export class BrokerProcess {
   }
 
   static async create(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
-    const entry = options.entry ?? STRAND_ENTRY;
-    if (!existsSync(entry)) throw new Error(`broker entry point ${entry} is missing: run \`npm run build:ts\` first`);
+    assertStrandEntry(options.entry);
     const port = options.port ?? (await freePort());
     const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'strand-hardening-'));
     return new BrokerProcess(port, dataDir, options);

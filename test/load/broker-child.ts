@@ -4,12 +4,12 @@
 // measure from outside: VmRSS and open descriptors from /proc, and the broker's log lines.
 
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { rssKiB } from '../../bench/proc-stats.js';
 import { freePort, sleep, stopChild } from '../../bench/targets/process.js';
-import { OutputTail, startStrandChild, STRAND_ENTRY } from '../../bench/targets/strand-child.js';
+import { assertStrandEntry, OutputTail, startStrandChild } from '../../bench/targets/strand-child.js';
 
 export { freePort, rssKiB, sleep };
 
@@ -77,7 +77,7 @@ export interface LoadBroker {
 }
 
 export async function startLoadBroker(options: LoadBrokerOptions = {}): Promise<LoadBroker> {
-  if (!existsSync(STRAND_ENTRY)) throw new Error(`broker entry point ${STRAND_ENTRY} is missing: npm run build first`);
+  assertStrandEntry();
   const port = await freePort();
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'strand-load-'));
