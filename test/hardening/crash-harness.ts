@@ -354,6 +354,13 @@ export class CrashHarness {
     this.problem(`cycle ${cycle}: the group coordinator did not load within 10 s`);
   }
 
+  /** The highest offset acknowledged so far on `partition`, or -1. */
+  highestAcknowledgedOffset(partition: number): number {
+    let highest = -1;
+    for (const offset of this.acked[partition]!.keys()) if (offset > highest) highest = offset;
+    return highest;
+  }
+
   /** Kills and restarts the broker without producing, then checks everything again. */
   async killRestartAndVerify(between?: () => void): Promise<void> {
     await this.broker.kill();
